@@ -1,0 +1,94 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "encore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "encore", targets: ["encore"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Domain: entities, rules, errors and the storage/media protocols. No HTTP, no SQL.
+        .target(
+            name: "EncoreCore",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // Catalog store on SQLite (GRDB): the embedded default.
+        .target(
+            name: "EncoreSQLite",
+            dependencies: ["EncoreCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // Blob store on a local directory, with HMAC-signed URLs.
+        .target(
+            name: "EncoreBlobs",
+            dependencies: [
+                "EncoreCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // ffprobe / ffmpeg as subprocesses.
+        .target(
+            name: "EncoreMedia",
+            dependencies: ["EncoreCore"],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: routes, auth, error mapping, media origin, OpenAPI document.
+        .target(
+            name: "EncoreServer",
+            dependencies: [
+                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreMedia",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "encore",
+            dependencies: [
+                "EncoreServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EncoreBlobsTests",
+            dependencies: ["EncoreCore", "EncoreBlobs", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EncoreMediaTests", dependencies: ["EncoreCore", "EncoreMedia"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EncoreServerTests",
+            dependencies: ["EncoreServer", "EncoreCore", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

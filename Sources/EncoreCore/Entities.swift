@@ -1,0 +1,188 @@
+import Foundation
+
+/// What a user may do. Roles are ordered by privilege only where the rules say so (`admin` may act as any owner).
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case listener
+    case artist
+    case admin
+}
+
+/// A person with an account.
+public struct User: Codable, Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var email: String
+    public var displayName: String
+    public var role: Role
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, email: String, displayName: String, role: Role, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.email = email
+        self.displayName = displayName
+        self.role = role
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// An artist profile. One artist user may own several (a solo name and a band, say).
+public struct Artist: Codable, Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var ownerId: UUID
+    public var name: String
+    public var bio: String
+    /// ISO 3166-1 alpha-2 country code, upper case, or nil when unknown.
+    public var country: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, ownerId: UUID, name: String, bio: String, country: String?, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.ownerId = ownerId
+        self.name = name
+        self.bio = bio
+        self.country = country
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// An album; a single is an album of one track.
+public struct Album: Codable, Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var artistId: UUID
+    public var title: String
+    public var genre: String?
+    /// Calendar date `YYYY-MM-DD`, or nil when unknown.
+    public var releaseDate: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: UUID, artistId: UUID, title: String, genre: String?, releaseDate: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.artistId = artistId
+        self.title = title
+        self.genre = genre
+        self.releaseDate = releaseDate
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Where a track is in its life.
+public enum TrackStatus: String, Codable, Sendable {
+    /// Accepted, the media pipeline is still working on it.
+    case processing
+    /// Validated and streamable.
+    case ready
+    /// The pipeline gave up; see the failure reason.
+    case failed
+}
+
+/// What ffprobe found in an audio file.
+public struct AudioInfo: Codable, Sendable, Equatable {
+    /// Container format as ffprobe names it (`flac`, `mp3`, `wav`, `ogg`, `mov,mp4,m4a,3gp,3g2,mj2`, …).
+    public var container: String
+    /// Codec of the first audio stream (`flac`, `mp3`, `aac`, `vorbis`, `opus`, `pcm_s16le`, …).
+    public var codec: String
+    public var durationMs: Int
+    public var sampleRate: Int
+    public var channels: Int
+    /// Average bit rate in bits per second, when known.
+    public var bitRate: Int?
+    public var sizeBytes: Int
+
+    public init(container: String, codec: String, durationMs: Int, sampleRate: Int, channels: Int, bitRate: Int?, sizeBytes: Int) {
+        self.container = container
+        self.codec = codec
+        self.durationMs = durationMs
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.bitRate = bitRate
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// A track: metadata plus the stored original audio.
+public struct Track: Codable, Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var albumId: UUID
+    /// Denormalised from the album so ownership checks and listings need no join.
+    public var artistId: UUID
+    public var title: String
+    public var trackNumber: Int
+    public var durationMs: Int
+    public var status: TrackStatus
+    public var audio: AudioInfo
+    /// Object key of the original audio in the blob store.
+    public var blobKey: BlobKey
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: UUID, albumId: UUID, artistId: UUID, title: String, trackNumber: Int, durationMs: Int, status: TrackStatus,
+        audio: AudioInfo, blobKey: BlobKey, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.albumId = albumId
+        self.artistId = artistId
+        self.title = title
+        self.trackNumber = trackNumber
+        self.durationMs = durationMs
+        self.status = status
+        self.audio = audio
+        self.blobKey = blobKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A user's ordered list of tracks.
+public struct Playlist: Codable, Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var ownerId: UUID
+    public var title: String
+    public var isPublic: Bool
+    public var trackCount: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, ownerId: UUID, title: String, isPublic: Bool, trackCount: Int, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.ownerId = ownerId
+        self.title = title
+        self.isPublic = isPublic
+        self.trackCount = trackCount
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One slot of a playlist. `position` is zero-based and dense; the same track may appear twice.
+public struct PlaylistEntry: Codable, Sendable, Equatable {
+    public var position: Int
+    public var track: Track
+    public var addedAt: Date
+
+    public init(position: Int, track: Track, addedAt: Date) {
+        self.position = position
+        self.track = track
+        self.addedAt = addedAt
+    }
+}
+
+/// A record that a user started playing a track.
+public struct PlayEvent: Codable, Sendable, Equatable {
+    public var userId: UUID
+    public var trackId: UUID
+    public var playedAt: Date
+
+    public init(userId: UUID, trackId: UUID, playedAt: Date) {
+        self.userId = userId
+        self.trackId = trackId
+        self.playedAt = playedAt
+    }
+}

@@ -1,0 +1,96 @@
+import Crypto
+import EncoreCore
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+import JWTKit
+import NIOPosix
+
+/// Claims of an Encore access token (HS256 JWT).
+struct AccessTokenClaims: JWTPayload {
+    var sub: SubjectClaim
+    var role: String
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Issues and checks access tokens.
+struct AccessTokens: Sendable {
+    let keys: JWTKeyCollection
+    let lifetime: Duration
+
+    init(key: SymmetricKey, lifetime: Duration) async {
+        keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(key: key), digestAlgorithm: .sha256)
+        self.lifetime = lifetime
+    }
+
+    /// A signed token for `user` and when it expires.
+    func issue(for user: User) async throws -> (token: String, expiresAt: Date) {
+        let now = Date()
+        let expiresAt = now.addingTimeInterval(lifetime.timeInterval)
+        let claims = AccessTokenClaims(
+            sub: .init(value: user.id.uuidString.lowercased()), role: user.role.rawValue, iat: .init(value: now), exp: .init(value: expiresAt))
+        return (try await keys.sign(claims), expiresAt)
+    }
+
+    /// The user id a valid token names, or `unauthenticated`.
+    func verify(_ token: String) async throws -> UUID {
+        let invalid = EncoreError(.unauthenticated, code: "invalid_token", message: "The bearer token is invalid or has expired.")
+        guard let claims = try? await keys.verify(token, as: AccessTokenClaims.self), let id = UUID(uuidString: claims.sub.value) else {
+            throw invalid
+        }
+        return id
+    }
+}
+
+/// Requires `Authorization: Bearer <token>` and puts the caller into the context. The user is looked up
+/// on every request, so a deleted account or a changed role takes effect at once.
+struct AccessTokenMiddleware: RouterMiddleware {
+    typealias Context = EncoreRequestContext
+    let tokens: AccessTokens
+    let store: any CatalogStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw EncoreError(.unauthenticated, code: "unauthenticated", message: "A bearer token is required: Authorization: Bearer <token>.")
+        }
+        let id = try await tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        guard let user = try await store.user(id: id) else {
+            throw EncoreError(.unauthenticated, code: "invalid_token", message: "The account behind this token no longer exists.")
+        }
+        var context = context
+        context.principal = Principal(userId: user.id, role: user.role)
+        return try await next(request, context)
+    }
+}
+
+/// bcrypt on NIO's thread pool: a hash takes a quarter of a second at cost 12 and must not stall the
+/// cooperative executor that serves requests.
+struct BcryptHasher: PasswordHasher {
+    let cost: UInt8
+    /// A hash of a random password at the same cost, verified against for unknown accounts.
+    let decoy: String
+
+    init(cost: Int) {
+        self.cost = UInt8(cost)
+        decoy = Bcrypt.hash(UUID().uuidString, cost: UInt8(cost))
+    }
+
+    func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    func verify(_ password: String, against hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    func spendVerificationTime(_ password: String) async {
+        _ = try? await verify(password, against: decoy)
+    }
+}

@@ -1,0 +1,123 @@
+import EncoreBlobs
+import EncoreCore
+import EncoreMedia
+import EncoreSQLite
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// The catalog service and its storage, opened from a configuration: what both `encore serve` and the
+/// administrative commands work on.
+public struct EncoreServices: Sendable {
+    public let configuration: EncoreConfiguration
+    public let catalog: CatalogService
+    public let store: SQLiteCatalogStore
+    public let blobs: LocalBlobStore
+    let keys: SigningKeys
+    let publicBaseURL: PublicBaseURL
+
+    /// Creates the data directory, database, blob directory and secret on first use.
+    public static func open(_ configuration: EncoreConfiguration) throws -> EncoreServices {
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
+        let store = try SQLiteCatalogStore(path: data + "/encore.sqlite")
+        let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
+        let blobs = try LocalBlobStore(
+            root: data + "/blobs", temporaryDirectory: data + "/tmp", signer: MediaURLSigner(secret: keys.mediaURLs),
+            baseURL: { publicBaseURL.value })
+        let prober = try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath)
+        let catalog = CatalogService(
+            store: store, blobs: blobs, prober: prober, hasher: BcryptHasher(cost: configuration.bcryptCost),
+            settings: .init(
+                maxUploadBytes: configuration.maxUploadBytes, uploadURLLifetime: configuration.uploadURLLifetime,
+                streamURLLifetime: configuration.streamURLLifetime))
+        return EncoreServices(configuration: configuration, catalog: catalog, store: store, blobs: blobs, keys: keys, publicBaseURL: publicBaseURL)
+    }
+}
+
+/// The base of every URL Encore hands out. Unless configured, it is learnt when the server starts
+/// listening, since the port may be chosen by the system.
+final class PublicBaseURL: Sendable {
+    private let state: Mutex<String>
+    private let configured: Bool
+
+    init(configured: String?) {
+        self.configured = configured != nil
+        state = Mutex(configured.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://127.0.0.1")
+    }
+
+    var value: String { state.withLock { $0 } }
+
+    func listening(host: String, port: Int) {
+        guard !configured else { return }
+        let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        state.withLock { $0 = "http://\(reachable.contains(":") ? "[\(reachable)]" : reachable):\(port)" }
+    }
+}
+
+/// Builds the router: health, OpenAPI, the `/api/v1` routes and the media origin.
+func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<EncoreRequestContext> {
+    let router = Router(context: EncoreRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ErrorMiddleware())
+
+    router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
+    router.get("/ready") { _, _ in
+        do {
+            try await services.store.ping()
+            guard FileManager.default.isWritableFile(atPath: services.blobs.root) else { throw EncoreError(.unavailable, code: "storage_unavailable", message: "The blob directory is not writable.") }
+        } catch {
+            throw EncoreError(.unavailable, code: "not_ready", message: "Storage is not available: \(error)")
+        }
+        return try APIJSON.response(["status": "ready"])
+    }
+    router.get("/openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
+
+    let api = router.group("/api/v1")
+    AuthController(catalog: services.catalog, tokens: tokens).addRoutes(to: api)
+    let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, store: services.store))
+    UserController(catalog: services.catalog).addRoutes(to: authenticated)
+    ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
+    AlbumController(catalog: services.catalog).addRoutes(to: authenticated)
+    TrackController(catalog: services.catalog).addRoutes(to: authenticated)
+    PlaylistController(catalog: services.catalog).addRoutes(to: authenticated)
+    MediaOrigin(blobs: services.blobs).addRoutes(to: router)
+    return router
+}
+
+/// Builds the whole Encore server for `configuration`.
+///
+/// - Parameter onListening: called with the bound port once the server accepts connections.
+public func buildApplication(
+    _ configuration: EncoreConfiguration, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "encore")
+    logger.logLevel = configuration.logLevel
+    let services = try EncoreServices.open(configuration)
+    let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
+    let router = buildRouter(services, tokens: tokens)
+    let host = configuration.host
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: configuration.port), serverName: "encore"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            services.publicBaseURL.listening(host: host, port: port)
+            await onListening(port)
+        },
+        logger: logger)
+}
+
+/// The router's routes, for checking the OpenAPI document against them.
+public func registeredRoutes(_ configuration: EncoreConfiguration) async throws -> [(method: String, path: String)] {
+    let services = try EncoreServices.open(configuration)
+    let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
+    return buildRouter(services, tokens: tokens).routes.map { ($0.method.rawValue, $0.path.description) }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+
+/// Everything `encore serve` can be told. Defaults run the whole platform in one process on embedded
+/// storage (SQLite + a local directory) with no configuration at all.
+public struct EncoreConfiguration: Sendable {
+    /// Interface to listen on.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one (tests use that).
+    public var port: Int = 8080
+    /// Holds the database, the blobs and the generated secret.
+    public var dataDirectory: String = "./data"
+    /// Base of the URLs handed to clients (`https://media.example.com`); defaults to `http://host:port`.
+    public var publicBaseURL: String?
+    /// Key material for tokens and signed URLs; generated into the data directory when nil.
+    public var secret: String?
+    /// bcrypt work factor (4…31). Each step doubles the cost of a login.
+    public var bcryptCost: Int = 12
+    /// Lifetime of an access token.
+    public var accessTokenLifetime: Duration = .seconds(24 * 3600)
+    public var uploadURLLifetime: Duration = .seconds(15 * 60)
+    public var streamURLLifetime: Duration = .seconds(3600)
+    /// Largest audio upload, in bytes.
+    public var maxUploadBytes: Int = 2 << 30
+    /// Largest JSON request body, in bytes.
+    public var maxJSONBodyBytes: Int = 1 << 20
+    public var ffprobePath: String = "ffprobe"
+    public var ffmpegPath: String = "ffmpeg"
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// The defaults overridden by `ENCORE_*` environment variables; unknown or malformed values are errors.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EncoreConfiguration {
+        var configuration = EncoreConfiguration()
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = value(name) else { return nil }
+            guard let number = Int(raw), range.contains(number) else {
+                throw ConfigurationError("\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound), not \(raw)")
+            }
+            return number
+        }
+        if let host = value("ENCORE_HOST") { configuration.host = host }
+        if let port = try integer("ENCORE_PORT", 0...65535) { configuration.port = port }
+        if let directory = value("ENCORE_DATA_DIR") { configuration.dataDirectory = directory }
+        configuration.publicBaseURL = value("ENCORE_PUBLIC_URL")
+        configuration.secret = value("ENCORE_SECRET")
+        if let cost = try integer("ENCORE_BCRYPT_COST", 4...31) { configuration.bcryptCost = cost }
+        if let seconds = try integer("ENCORE_TOKEN_TTL", 60...31_536_000) { configuration.accessTokenLifetime = .seconds(seconds) }
+        if let seconds = try integer("ENCORE_UPLOAD_URL_TTL", 10...604_800) { configuration.uploadURLLifetime = .seconds(seconds) }
+        if let seconds = try integer("ENCORE_STREAM_URL_TTL", 10...604_800) { configuration.streamURLLifetime = .seconds(seconds) }
+        if let bytes = try integer("ENCORE_MAX_UPLOAD_BYTES", 1...(1 << 40)) { configuration.maxUploadBytes = bytes }
+        if let path = value("ENCORE_FFPROBE") { configuration.ffprobePath = path }
+        if let path = value("ENCORE_FFMPEG") { configuration.ffmpegPath = path }
+        if let level = value("ENCORE_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level) else { throw ConfigurationError("ENCORE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
+            configuration.logLevel = parsed
+        }
+        return configuration
+    }
+}
+
+/// A configuration value that cannot be used.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

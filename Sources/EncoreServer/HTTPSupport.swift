@@ -1,0 +1,194 @@
+import EncoreCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// JSON as the API speaks it: camelCase keys, ISO 8601 dates.
+enum APIJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// A JSON response.
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let data = try encoder.encode(value)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Decodes a JSON request body, turning every way it can be wrong into a 4xx with a useful message.
+    static func body<T: Decodable>(_ type: T.Type, from request: Request, context: EncoreRequestContext) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw EncoreError(.tooLarge, code: "body_too_large", message: "The JSON body must be at most \(context.maxUploadSize) bytes.")
+        }
+        guard buffer.readableBytes > 0 else { throw EncoreError.invalid("missing_body", "A JSON body is required.") }
+        do {
+            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw EncoreError.invalid("invalid_body", describe(error))
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "Missing field '\(path(context.codingPath + [key]))'."
+        case .typeMismatch(let type, let context):
+            return "Field '\(path(context.codingPath))' must be \(describe(type))."
+        case .valueNotFound(let type, let context):
+            return "Field '\(path(context.codingPath))' must be \(describe(type)), not null."
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "The body is not valid JSON." : "Field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
+        @unknown default:
+            return "The body does not match the expected shape."
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is UUID.Type: "a UUID string"
+        default: "of type \(type)"
+        }
+    }
+}
+
+/// Body of every error response: `{"error": {"code": "…", "message": "…"}}`.
+struct ErrorBody: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        var code: String
+        var message: String
+    }
+
+    var error: Detail
+}
+
+extension EncoreError.Kind {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .invalidInput: .badRequest
+        case .unprocessable: .unprocessableContent
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .tooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
+        case .internalFailure: .internalServerError
+        }
+    }
+}
+
+/// Turns every error thrown below it into a JSON error response with a stable code. Unexpected errors
+/// become a 500 whose details go to the log, not to the client.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = EncoreRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, request: request, logger: context.logger)
+        }
+    }
+
+    static func response(for error: any Error, request: Request, logger: Logger) -> Response {
+        let (status, code, message): (HTTPResponse.Status, String, String)
+        var headers: HTTPFields = [:]
+        switch error {
+        case let error as EncoreError:
+            (status, code, message) = (error.kind.status, error.code, error.message)
+            if error.kind == .internalFailure { logger.error("internal failure", metadata: ["error": "\(error)"]) }
+            if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
+        case let error as HTTPError:
+            status = error.status
+            code = Self.code(for: error.status)
+            message = error.body ?? (error.status == .notFound ? "No such endpoint: \(request.method) \(request.uri.path)." : error.status.reasonPhrase)
+        case let error as DecodingError:
+            (status, code, message) = (.badRequest, "invalid_body", APIJSON.describe(error))
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            (status, code, message) = (.internalServerError, "internal_error", "Something went wrong on our side.")
+        }
+        let body = ErrorBody(error: .init(code: code, message: message))
+        return (try? APIJSON.response(body, status: status, headers: headers)) ?? Response(status: .internalServerError)
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .badRequest: "bad_request"
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .contentTooLarge: "body_too_large"
+        case .unauthorized: "unauthenticated"
+        case .forbidden: "forbidden"
+        default: "http_\(status.code)"
+        }
+    }
+}
+
+/// Logs one line per request. Media tokens are secrets for their lifetime, so they never reach the log.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = EncoreRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        context.logger.info(
+            "\(request.method) \(Self.redacted(request.uri.path)) \(response.status.code)",
+            metadata: ["ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)"])
+        return response
+    }
+
+    static func redacted(_ path: String) -> String {
+        guard path.hasPrefix("/media/") else { return path }
+        let rest = path.dropFirst("/media/".count)
+        guard let slash = rest.firstIndex(of: "/") else { return "/media/…" }
+        return "/media/…" + rest[slash...]
+    }
+}
+
+extension Request {
+    /// `limit` and `offset` from the query string.
+    func pageRequest() throws -> PageRequest {
+        let query = uri.queryParameters
+        func integer(_ name: String) throws -> Int? {
+            guard let raw = query.get(name) else { return nil }
+            guard let value = Int(raw) else { throw EncoreError.invalid("invalid_\(name)", "\(name) must be a whole number.") }
+            return value
+        }
+        return try PageRequest(limit: integer("limit") ?? PageRequest.defaultLimit, offset: integer("offset") ?? 0)
+    }
+}
+
+extension EncoreRequestContext {
+    /// A UUID path parameter, or `invalid_id`.
+    func uuid(_ name: String = "id") throws -> UUID {
+        guard let raw = parameters.get(name), let id = UUID(uuidString: raw) else {
+            throw EncoreError.invalid("invalid_id", "\(name) must be a UUID.")
+        }
+        return id
+    }
+}

@@ -1,0 +1,112 @@
+import EncoreBlobs
+import EncoreCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Encore's own media origin for the local blob store: `GET`/`HEAD` of signed read URLs with RFC 9110
+/// byte ranges and validators, and `PUT` of signed upload URLs streamed to disk.
+///
+/// Paths are `/media/{token}/{key}`. The token alone authorises the request, so serving a byte range
+/// needs no database work at all.
+struct MediaOrigin {
+    let blobs: LocalBlobStore
+    let fileIO = FileIO(threadPool: .singleton)
+
+    func addRoutes(to router: Router<EncoreRequestContext>) {
+        router.get("/media/**") { request, context in try await serve(request, context: context, includeBody: true) }
+        router.head("/media/**") { request, context in try await serve(request, context: context, includeBody: false) }
+        router.put("/media/**") { request, context in try await upload(request, context: context) }
+    }
+
+    /// Splits `/media/{token}/{key}` and checks the token for this method and key.
+    private func authorise(_ request: Request) throws -> (BlobKey, MediaGrant) {
+        let path = request.uri.path
+        // Keys use a plain alphabet, so any percent-escape (an encoded slash or dot) is an attempt at a trick.
+        guard path.hasPrefix("/media/"), !path.contains("%") else {
+            throw EncoreError.invalid("invalid_path", "Media paths contain no escapes.")
+        }
+        let rest = path.dropFirst("/media/".count)
+        guard let slash = rest.firstIndex(of: "/"), let key = BlobKey(String(rest[rest.index(after: slash)...])) else {
+            throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
+        }
+        let grant = try blobs.verify(token: String(rest[..<slash]), method: request.method.rawValue, key: key)
+        return (key, grant)
+    }
+
+    private func serve(_ request: Request, context: EncoreRequestContext, includeBody: Bool) async throws -> Response {
+        let (key, grant) = try authorise(request)
+        guard let info = try await blobs.info(key) else {
+            throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
+        }
+        var headers: HTTPFields = [
+            .acceptRanges: "bytes",
+            .eTag: info.etag,
+            .lastModified: Date(timeIntervalSince1970: info.modifiedAt.timeIntervalSince1970.rounded(.down)).httpDate,
+            .contentType: AudioFormats.contentType(forExtension: key.pathExtension),
+            // Cacheable by the browser for as long as the URL is valid, never by shared caches.
+            .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
+        ]
+        if let tags = request.headers[.ifNoneMatch], Self.matches(tags, etag: info.etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var outcome = ByteRange.evaluate(request.headers[.range], size: info.size)
+        if let ifRange = request.headers[.ifRange], ifRange.trimmingCharacters(in: .whitespaces) != info.etag {
+            outcome = .full  // the client's partial copy is stale: send the whole current object
+        }
+        let path = blobs.path(of: key)
+        switch outcome {
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(info.size)"
+            headers[.contentType] = "application/json; charset=utf-8"
+            let body = ErrorBody(error: .init(code: "range_not_satisfiable", message: "The requested range is outside the object's \(info.size) bytes."))
+            return try APIJSON.response(body, status: .rangeNotSatisfiable, headers: headers)
+        case .full:
+            headers[.contentLength] = String(info.size)
+            guard includeBody, info.size > 0 else { return Response(status: .ok, headers: headers, body: .init()) }
+            return Response(status: .ok, headers: headers, body: try await fileIO.loadFile(path: path, context: context))
+        case .partial(let range):
+            headers[.contentLength] = String(range.count)
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(info.size)"
+            guard includeBody else { return Response(status: .partialContent, headers: headers, body: .init()) }
+            return Response(status: .partialContent, headers: headers, body: try await fileIO.loadFile(path: path, range: range, context: context))
+        }
+    }
+
+    private func upload(_ request: Request, context: EncoreRequestContext) async throws -> Response {
+        let (key, grant) = try authorise(request)
+        let tooLarge = EncoreError(.tooLarge, code: "upload_too_large", message: "The upload exceeds the limit of \(grant.maxBytes) bytes.")
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > grant.maxBytes { throw tooLarge }
+        let info = try await blobs.put(key, body: request.body, maxBytes: grant.maxBytes)
+        context.logger.info("stored upload", metadata: ["key": "\(key)", "bytes": "\(info.size)"])
+        return try APIJSON.response(UploadReceipt(size: info.size, etag: info.etag), status: .created, headers: [.eTag: info.etag])
+    }
+
+    /// RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly.
+    static func matches(_ header: String, etag: String) -> Bool {
+        let strip = { (tag: Substring) -> Substring in tag.hasPrefix("W/") ? tag.dropFirst(2) : tag }
+        return header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains {
+            $0 == "*" || strip(Substring($0)) == strip(Substring(etag))
+        }
+    }
+}
+
+/// What a successful upload `PUT` answers.
+struct UploadReceipt: Codable, Sendable {
+    var size: Int
+    var etag: String
+}
+
+extension Date {
+    /// IMF-fixdate, as HTTP headers want it.
+    var httpDate: String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: self)
+    }
+}

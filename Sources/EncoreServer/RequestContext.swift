@@ -1,0 +1,23 @@
+import EncoreCore
+import Foundation
+import Hummingbird
+
+/// Per-request state: Hummingbird's core storage plus the authenticated caller, if any.
+public struct EncoreRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``AccessTokenMiddleware`` on authenticated routes.
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small; audio never comes through a decoded body.
+    public var maxUploadSize: Int { 1 << 20 }
+
+    /// The caller, or `unauthenticated`.
+    public func requirePrincipal() throws -> Principal {
+        guard let principal else { throw EncoreError(.unauthenticated, code: "unauthenticated", message: "A bearer token is required.") }
+        return principal
+    }
+}
