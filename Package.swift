@@ -72,7 +72,8 @@ let package = Package(
         .executableTarget(
             name: "encore",
             dependencies: [
-                "EncoreServer",
+                "EncoreServer", "EncoreCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -87,7 +88,12 @@ let package = Package(
         .testTarget(name: "EncoreMediaTests", dependencies: ["EncoreCore", "EncoreMedia"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreServerTests",
-            dependencies: ["EncoreServer", "EncoreCore", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "EncoreServer", "EncoreCore", "EncoreBlobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

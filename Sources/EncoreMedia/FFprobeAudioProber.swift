@@ -54,34 +54,36 @@ public struct FFprobeAudioProber: AudioProber {
             throw Self.invalid("The audio is longer than the limit of \(Int(limits.maxDuration.timeInterval)) seconds.")
         }
 
-        let decodedSeconds = try await decode(location)
-        guard decodedSeconds > 0 else { throw Self.invalid("The audio stream holds no decodable samples.") }
-        // A file that decodes to clearly less than it declares has lost its end.
-        if let declared, declared - decodedSeconds > max(1.0, declared * 0.02) {
-            throw Self.invalid("The file is truncated: it declares \(Self.seconds(declared)) s but only \(Self.seconds(decodedSeconds)) s decode.")
+        let decoded = try await decode(location)
+        // A file that decodes to clearly less than it declares has lost its end (or its middle).
+        if let declared, declared - decoded.seconds > max(1.0, declared * 0.02) {
+            let why = decoded.error.map { " (\($0))" } ?? ""
+            throw Self.invalid(
+                "The file is truncated or corrupt: it declares \(Self.seconds(declared)) s but decoding stops at \(Self.seconds(decoded.seconds)) s\(why).")
         }
+        if let error = decoded.error { throw Self.invalid("The audio does not decode (\(error)).") }
+        guard decoded.seconds > 0 else { throw Self.invalid("The audio stream holds no decodable samples.") }
+        let decodedSeconds = decoded.seconds
         return AudioInfo(
             container: report.format.formatName ?? "unknown", codec: codec,
             durationMs: Int(((declared ?? decodedSeconds) * 1000).rounded()), sampleRate: sampleRate, channels: channels,
             bitRate: (report.format.bitRate ?? stream.bitRate).flatMap(Int.init), sizeBytes: size ?? report.format.size.flatMap(Int.init) ?? 0)
     }
 
-    /// Decodes the first audio stream to nowhere; returns the decoded duration in seconds.
-    private func decode(_ location: String) async throws -> Double {
+    /// Decodes the first audio stream to nowhere; returns how many seconds decoded and the decoder's
+    /// complaint when it stopped on an error.
+    private func decode(_ location: String) async throws -> (seconds: Double, error: String?) {
         let run = try await ProcessRunner.run(
             ffmpeg,
             ["-nostdin", "-v", "error", "-xerror", "-i", location, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
             timeout: limits.timeout)
         if run.timedOut { throw Self.invalid("Decoding took longer than \(Int(limits.timeout.timeInterval)) seconds.") }
-        guard run.exitCode == 0 else {
-            throw Self.invalid("The audio does not decode (\(Self.firstLine(run.stderr) ?? "decoder error")).")
-        }
         let progress = String(decoding: run.stdout, as: UTF8.self)
         let micros = progress.split(separator: "\n").compactMap { line -> Int? in
             guard line.hasPrefix("out_time_us=") else { return nil }
             return Int(line.dropFirst("out_time_us=".count))
         }.last
-        return Double(micros ?? 0) / 1_000_000
+        return (Double(max(micros ?? 0, 0)) / 1_000_000, run.exitCode == 0 ? nil : Self.firstLine(run.stderr) ?? "decoder error")
     }
 
     /// The size of a local file, nil for a URL, or an error when a local file is missing.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EncoreCore
 import EncoreServer
 import Foundation
 import Hummingbird
@@ -38,8 +39,9 @@ struct Serve: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let publicURL { configuration.publicBaseURL = publicURL }
+        let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await buildApplication(configuration) { port in
-            print("encore listening on \(configuration.host):\(port), data in \(configuration.dataDirectory)")
+            print("encore listening on \(host):\(port), data in \(dataDirectory)")
         }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()

@@ -1,0 +1,295 @@
+import Foundation
+import Testing
+
+@Suite("Tracks: upload → create → stream")
+struct TrackTests {
+    @Test("an ffmpeg FLAC uploads, becomes a ready track and streams back byte-identical through the signed URL")
+    func flacRoundTrip() async throws {
+        let flac = try AudioFixtures.make(seconds: 4, format: "flac")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (artist, album) = try await client.artistAndAlbum(token)
+            let created = try await client.createTrack(flac, album: album, token: token)
+            #expect(created.status == 201)
+            let track = created.json
+            #expect(track["status"] as? String == "ready")
+            #expect(track["artistId"] as? String == artist)
+            #expect(track["trackNumber"] as? Int == 1)
+            #expect((track["durationMs"] as? Int).map { abs($0 - 4000) <= 30 } == true)
+            let audio = try #require(track["audio"] as? [String: Any])
+            #expect(audio["codec"] as? String == "flac")
+            #expect(audio["sampleRate"] as? Int == 44100)
+            #expect(audio["channels"] as? Int == 2)
+            #expect(audio["sizeBytes"] as? Int == flac.count)
+            let id = try #require(track["id"] as? String)
+
+            let fetched = try await HTTP.send("GET", server.api + "/tracks/\(id)", token: token)
+            #expect(fetched.status == 200)
+            #expect(fetched.string("title") == "Svefn-g-englar")
+
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            #expect(stream.status == 200)
+            #expect(stream.string("albumId")?.lowercased() == album.lowercased())
+            #expect(stream.string("title") == "Svefn-g-englar")
+            #expect(stream.string("expiresAt") != nil)
+            let url = try #require(stream.string("trackUrl"))
+            let download = try await HTTP.send("GET", url)
+            #expect(download.status == 200)
+            #expect(download.headers["content-type"] == "audio/flac")
+            #expect(download.body == flac)
+
+            // A real media client reads the same URL.
+            let probe = try runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
+            #expect(Double(probe.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 4) < 0.05 } == true)
+        }
+    }
+
+    @Test("each stream request records a durable play event")
+    func playEvents() async throws {
+        let wav = try AudioFixtures.make(seconds: 1, format: "wav")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (artistToken, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(artistToken)
+            let id = try #require(try await client.createTrack(wav, album: album, token: artistToken).string("id"))
+            let (listener, listenerId) = try await client.register(role: "listener")
+            for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
+            let rows = try runTool(
+                "sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(listenerId.lowercased().replacingOccurrences(of: "-", with: ""))'"])
+            #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        }
+    }
+
+    @Test("bad uploads are refused with 422 and a reason, and removed", arguments: [
+        ("empty", Data()),
+        ("text", Data("this is not audio at all, just words\n".utf8)),
+        ("random", Data((0..<4096).map { _ in UInt8.random(in: 0...255) })),
+    ])
+    func badUploads(name: String, bytes: Data) async throws {
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let result = try await client.createTrack(bytes, album: album, token: token)
+            #expect(result.status == 422, "\(name)")
+            #expect(result.errorCode == "invalid_audio")
+            #expect(try leftoverFiles(server).isEmpty)
+        }
+    }
+
+    @Test("a truncated FLAC is refused as truncated")
+    func truncatedUpload() async throws {
+        let flac = try AudioFixtures.make(seconds: 10, format: "flac")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let result = try await client.createTrack(flac.prefix(flac.count / 2), album: album, token: token)
+            #expect(result.status == 422)
+            #expect(result.errorCode == "invalid_audio")
+            #expect(((result.json["error"] as? [String: Any])?["message"] as? String)?.contains("truncated") == true)
+        }
+    }
+
+    @Test("POST /tracks checks the album, the upload's owner and its existence")
+    func createValidation() async throws {
+        let flac = try AudioFixtures.make(seconds: 1)
+        try await withServer { server in
+            let client = Client(server: server)
+            let (alice, _) = try await client.register()
+            let (bob, _) = try await client.register()
+            let (_, aliceAlbum) = try await client.artistAndAlbum(alice)
+            let (_, bobAlbum) = try await client.artistAndAlbum(bob)
+            let aliceUpload = try await client.upload(flac, token: alice)
+
+            func post(_ body: [String: any Sendable], _ token: String) async throws -> HTTPResult {
+                try await HTTP.send("POST", server.api + "/tracks", json: body, token: token)
+            }
+            // Bob may not use Alice's upload, nor put a track on Alice's album.
+            #expect(try await post(["albumId": bobAlbum, "title": "x", "trackUrl": aliceUpload], bob).errorCode == "upload_not_yours")
+            let bobUpload = try await client.upload(flac, token: bob)
+            let foreignAlbum = try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": bobUpload], bob)
+            #expect(foreignAlbum.status == 403)
+            #expect(try await post(["albumId": UUID().uuidString, "title": "x", "trackUrl": aliceUpload], alice).status == 404)
+            #expect(try await post(["albumId": aliceAlbum, "title": "   ", "trackUrl": aliceUpload], alice).errorCode == "invalid_title")
+            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": "https://evil.example/x"], alice).errorCode == "invalid_track_url")
+            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": aliceUpload, "trackNumber": 0], alice).errorCode == "invalid_track_number")
+            let missing = "blob:uploads/\(try await me(server, alice))/\(UUID().uuidString.lowercased())"
+            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": missing], alice).errorCode == "upload_missing")
+
+            // The failures above left Alice's upload usable; once used it cannot be used again.
+            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": aliceUpload], alice).status == 201)
+            #expect(try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": aliceUpload], alice).errorCode == "upload_missing")
+
+            // A taken track number is a conflict, and the upload survives for a retry.
+            let second = try await client.upload(flac, token: alice)
+            #expect(try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": second, "trackNumber": 1], alice).errorCode == "track_number_taken")
+            #expect(try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": second, "trackNumber": 2], alice).status == 201)
+
+            // Listeners publish nothing.
+            let (listener, _) = try await client.register(role: "listener")
+            #expect(try await HTTP.send("GET", server.api + "/tracks/upload-url", token: listener).errorCode == "artist_role_required")
+        }
+    }
+
+    @Test("album track listing is in track-number order and paginated")
+    func albumTracks() async throws {
+        let flac = try AudioFixtures.make(seconds: 1)
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            for number in [3, 1, 2] {
+                let url = try await client.upload(flac, token: token)
+                let result = try await HTTP.send(
+                    "POST", server.api + "/tracks", json: ["albumId": album, "title": "T\(number)", "trackUrl": url, "trackNumber": number], token: token)
+                #expect(result.status == 201)
+            }
+            let first = try await HTTP.send("GET", server.api + "/albums/\(album)/tracks?limit=2", token: token)
+            let items = try #require(first.json["items"] as? [[String: Any]])
+            #expect(items.map { $0["title"] as? String } == ["T1", "T2"])
+            #expect(first.json["nextOffset"] as? Int == 2)
+            let second = try await HTTP.send("GET", server.api + "/albums/\(album)/tracks?limit=2&offset=2", token: token)
+            #expect((second.json["items"] as? [[String: Any]])?.map { $0["title"] as? String } == ["T3"])
+            #expect(second.json["nextOffset"] is NSNull)
+        }
+    }
+
+    @Test("PATCH changes metadata, replaces audio and removes the old object; only the owner may")
+    func updateTrack() async throws {
+        let first = try AudioFixtures.make(seconds: 1, format: "flac")
+        let replacement = try AudioFixtures.make(seconds: 2, format: "mp3", frequency: 660)
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let id = try #require(try await client.createTrack(first, album: album, token: token).string("id"))
+            let before = try trackFiles(server)
+            #expect(before.count == 1)
+
+            let renamed = try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["title": "New name", "trackNumber": 7], token: token)
+            #expect(renamed.status == 200)
+            #expect(renamed.string("title") == "New name")
+            #expect(renamed.json["trackNumber"] as? Int == 7)
+
+            let (other, _) = try await client.register()
+            #expect(try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["title": "mine"], token: other).status == 403)
+            #expect(try await HTTP.send("GET", server.api + "/tracks/update-url/\(id)", token: other).status == 403)
+            #expect(try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: other).status == 403)
+            #expect(try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: [:], token: token).errorCode == "empty_patch")
+
+            let grant = try await HTTP.send("GET", server.api + "/tracks/update-url/\(id)", token: token)
+            #expect(grant.status == 200)
+            #expect(try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: replacement).status == 201)
+            let replaced = try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
+            #expect(replaced.status == 200)
+            #expect((replaced.json["audio"] as? [String: Any])?["codec"] as? String == "mp3")
+            let after = try trackFiles(server)
+            #expect(after.count == 1)
+            #expect(after != before)
+            #expect(after.first?.hasSuffix(".mp3") == true)
+
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            let download = try await HTTP.send("GET", try #require(stream.string("trackUrl")))
+            #expect(download.body == replacement)
+            #expect(download.headers["content-type"] == "audio/mpeg")
+
+            // Moving to an album of someone else is refused.
+            let (_, otherAlbum) = try await client.artistAndAlbum(other)
+            #expect(try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["albumId": otherAlbum], token: token).status == 403)
+        }
+    }
+
+    @Test("DELETE removes the row and every stored object; the stream is gone")
+    func deleteTrack() async throws {
+        let flac = try AudioFixtures.make(seconds: 1)
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let id = try #require(try await client.createTrack(flac, album: album, token: token).string("id"))
+            let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("trackUrl"))
+            let deleted = try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token)
+            #expect(deleted.status == 200)
+            #expect(deleted.string("id")?.lowercased() == id.lowercased())
+            #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)", token: token).errorCode == "track_not_found")
+            #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).status == 404)
+            #expect(try await HTTP.send("GET", url).status == 404)
+            #expect(try trackFiles(server).isEmpty)
+            #expect(try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token).status == 404)
+        }
+    }
+
+    @Test("deleting an album, an artist or an account removes their tracks' objects")
+    func cascadingDeletes() async throws {
+        let flac = try AudioFixtures.make(seconds: 1)
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (artist, album) = try await client.artistAndAlbum(token)
+            _ = try await client.createTrack(flac, album: album, token: token)
+            #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: token).status == 200)
+            #expect(try trackFiles(server).isEmpty)
+
+            let album2 = try #require(
+                try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "Two"], token: token).string("id"))
+            _ = try await client.createTrack(flac, album: album2, token: token)
+            #expect(try await HTTP.send("DELETE", server.api + "/artists/\(artist)", token: token).status == 200)
+            #expect(try trackFiles(server).isEmpty)
+
+            let (_, album3) = try await client.artistAndAlbum(token)
+            let id = try #require(try await client.createTrack(flac, album: album3, token: token).string("id"))
+            #expect(try await HTTP.send("DELETE", server.api + "/users/me", token: token).status == 200)
+            #expect(try trackFiles(server).isEmpty)
+            let (listener, _) = try await client.register(role: "listener")
+            #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)", token: listener).status == 404)
+        }
+    }
+
+    @Test("streaming an unknown track is 404; a bad id is 400")
+    func streamUnknown() async throws {
+        try await withServer { server in
+            let (token, _) = try await Client(server: server).register(role: "listener")
+            #expect(try await HTTP.send("GET", server.api + "/tracks/\(UUID().uuidString)/stream", token: token).errorCode == "track_not_found")
+            #expect(try await HTTP.send("GET", server.api + "/tracks/not-a-uuid/stream", token: token).errorCode == "invalid_id")
+        }
+    }
+}
+
+func me(_ server: TestServer, _ token: String) async throws -> String {
+    try #require(try await HTTP.send("GET", server.api + "/users/me", token: token).string("id")).lowercased()
+}
+
+/// Files stored under `tracks/`.
+func trackFiles(_ server: TestServer) throws -> [String] {
+    try files(under: server.dataDirectory + "/blobs/tracks")
+}
+
+/// Files left under `uploads/` and in the temporary directory.
+func leftoverFiles(_ server: TestServer) throws -> [String] {
+    try files(under: server.dataDirectory + "/blobs/uploads") + files(under: server.dataDirectory + "/tmp")
+}
+
+func files(under path: String) throws -> [String] {
+    guard FileManager.default.fileExists(atPath: path) else { return [] }
+    return (FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []).filter { relative in
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path + "/" + relative, isDirectory: &isDirectory)
+        return !isDirectory.boolValue
+    }.sorted()
+}
+
+/// Runs a command-line tool and returns its standard output; fails the test on a non-zero exit.
+func runTool(_ tool: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try #require(process.terminationStatus == 0, "\(tool) exited with \(process.terminationStatus)")
+    return String(decoding: data, as: UTF8.self)
+}
