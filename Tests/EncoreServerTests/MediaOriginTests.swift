@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+
+@testable import EncoreServer
+
+@Suite("Media origin: signed URLs, ranges, validators, uploads")
+struct MediaOriginTests {
+    /// A server with one ready track; hands the test its signed stream URL and the original bytes.
+    func withTrack(
+        _ configure: @Sendable @escaping (inout EncoreConfiguration) -> Void = { _ in },
+        _ body: @Sendable @escaping (TestServer, String, Data) async throws -> Void
+    ) async throws {
+        let audio = try AudioFixtures.make(seconds: 2, format: "wav")
+        try await withServer(configure) { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let id = try #require(try await client.createTrack(audio, album: album, token: token).string("id"))
+            let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("trackUrl"))
+            try await body(server, url, audio)
+        }
+    }
+
+    @Test("byte ranges per RFC 9110: a-b, a-, suffix, clamping, 416, multi-range, HEAD")
+    func ranges() async throws {
+        try await withTrack { _, url, audio in
+            let size = audio.count
+            let whole = try await HTTP.send("GET", url)
+            #expect(whole.status == 200)
+            #expect(whole.headers["accept-ranges"] == "bytes")
+            #expect(whole.headers["content-length"] == String(size))
+            #expect(whole.headers["content-type"] == "audio/wav")
+
+            let first = try await HTTP.send("GET", url, headers: ["Range": "bytes=0-99"])
+            #expect(first.status == 206)
+            #expect(first.headers["content-range"] == "bytes 0-99/\(size)")
+            #expect(first.body == audio.prefix(100))
+
+            let open = try await HTTP.send("GET", url, headers: ["Range": "bytes=\(size - 10)-"])
+            #expect(open.status == 206)
+            #expect(open.body == audio.suffix(10))
+
+            let suffix = try await HTTP.send("GET", url, headers: ["Range": "bytes=-25"])
+            #expect(suffix.status == 206)
+            #expect(suffix.headers["content-range"] == "bytes \(size - 25)-\(size - 1)/\(size)")
+            #expect(suffix.body == audio.suffix(25))
+
+            let longSuffix = try await HTTP.send("GET", url, headers: ["Range": "bytes=-\(size * 2)"])
+            #expect(longSuffix.status == 206)
+            #expect(longSuffix.body == audio)
+
+            let clamped = try await HTTP.send("GET", url, headers: ["Range": "bytes=\(size - 5)-\(size + 1000)"])
+            #expect(clamped.status == 206)
+            #expect(clamped.headers["content-range"] == "bytes \(size - 5)-\(size - 1)/\(size)")
+
+            for unsatisfiable in ["bytes=\(size)-", "bytes=\(size + 10)-\(size + 20)", "bytes=-0"] {
+                let result = try await HTTP.send("GET", url, headers: ["Range": unsatisfiable])
+                #expect(result.status == 416, "\(unsatisfiable)")
+                #expect(result.headers["content-range"] == "bytes */\(size)")
+            }
+
+            // Invalid syntax and multiple ranges are ignored: the whole object, 200.
+            for ignored in ["bytes=5-1", "items=0-1", "bytes=abc", "bytes=0-1,5-9"] {
+                let result = try await HTTP.send("GET", url, headers: ["Range": ignored])
+                #expect(result.status == 200, "\(ignored)")
+                #expect(result.body == audio)
+            }
+
+            let head = try await HTTP.send("HEAD", url, headers: ["Range": "bytes=10-19"])
+            #expect(head.status == 206)
+            #expect(head.headers["content-length"] == "10")
+            #expect(head.body.isEmpty)
+        }
+    }
+
+    @Test("ETag drives If-None-Match (304) and If-Range")
+    func validators() async throws {
+        try await withTrack { _, url, audio in
+            let first = try await HTTP.send("HEAD", url)
+            let etag = try #require(first.headers["etag"])
+            #expect(first.headers["last-modified"] != nil)
+            #expect(try await HTTP.send("GET", url, headers: ["If-None-Match": etag]).status == 304)
+            #expect(try await HTTP.send("GET", url, headers: ["If-None-Match": "\"other\""]).status == 200)
+            #expect(try await HTTP.send("GET", url, headers: ["Range": "bytes=0-9", "If-Range": etag]).status == 206)
+            let stale = try await HTTP.send("GET", url, headers: ["Range": "bytes=0-9", "If-Range": "\"stale\""])
+            #expect(stale.status == 200)
+            #expect(stale.body == audio)
+        }
+    }
+
+    @Test("an expired stream URL is refused")
+    func expired() async throws {
+        try await withTrack({ $0.streamURLLifetime = .seconds(-5) }) { _, url, _ in
+            let result = try await HTTP.send("GET", url)
+            #expect(result.status == 403)
+            #expect(result.errorCode == "url_expired")
+        }
+    }
+
+    @Test("tampered tokens, other keys, other methods and path tricks are refused")
+    func tampering() async throws {
+        try await withTrack { server, url, _ in
+            let parts = try #require(url.range(of: "/media/")).upperBound
+            let rest = url[parts...]
+            let slash = try #require(rest.firstIndex(of: "/"))
+            let token = String(rest[..<slash])
+            let key = String(rest[rest.index(after: slash)...])
+            let media = server.baseURL + "/media/"
+
+            // Flip one character of the signature, then of the payload.
+            var signature = Array(token)
+            signature[signature.count - 2] = signature[signature.count - 2] == "A" ? "B" : "A"
+            #expect(try await HTTP.send("GET", media + String(signature) + "/" + key).errorCode == "invalid_signature")
+            var payload = Array(token)
+            payload[3] = payload[3] == "A" ? "B" : "A"
+            #expect(try await HTTP.send("GET", media + String(payload) + "/" + key).errorCode == "invalid_signature")
+
+            // The token covers one track's prefix only.
+            let otherTrack = "tracks/\(UUID().uuidString.lowercased())/original.wav"
+            #expect(try await HTTP.send("GET", media + token + "/" + otherTrack).errorCode == "outside_scope")
+            // A read token does not allow writing.
+            #expect(try await HTTP.send("PUT", url, body: Data("x".utf8)).errorCode == "method_not_allowed")
+            // Traversal, encoded or not, never escapes the blob directory.
+            for trick in ["/../../secret.key", "/..%2f..%2fsecret.key", "/%2e%2e/%2e%2e/secret.key", "//etc/passwd"] {
+                let prefix = key.split(separator: "/").prefix(2).joined(separator: "/")
+                let result = try await HTTP.send("GET", media + token + "/" + prefix + trick)
+                #expect([400, 403, 404].contains(result.status), "\(trick)")
+                #expect(!String(decoding: result.body, as: UTF8.self).contains(try String(contentsOfFile: server.dataDirectory + "/secret.key", encoding: .utf8)))
+            }
+            #expect(try await HTTP.send("GET", server.baseURL + "/media/garbage").status == 404)
+        }
+    }
+
+    @Test("uploads: oversized by header or by stream, expired, reused for another key: refused, nothing left behind")
+    func uploadLimits() async throws {
+        try await withServer({ $0.maxUploadBytes = 1000 }) { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let grant = try await HTTP.send("GET", server.api + "/tracks/upload-url", token: token)
+            #expect(grant.json["maxBytes"] as? Int == 1000)
+            let uploadUrl = try #require(grant.string("uploadUrl"))
+
+            let declared = try await HTTP.send("PUT", uploadUrl, body: Data(count: 5000))
+            #expect(declared.status == 413)
+            #expect(declared.errorCode == "upload_too_large")
+            #expect(try leftoverFiles(server).isEmpty)
+
+            // No Content-Length: the limit is enforced while streaming.
+            let streamed = try await streamingPut(uploadUrl, bytes: 64 * 1024)
+            #expect(streamed == 413)
+            #expect(try leftoverFiles(server).isEmpty)
+
+            // The token names one key: it cannot write another.
+            let lastSegment = try #require(uploadUrl.split(separator: "/").last).description
+            let otherKey = uploadUrl.replacingOccurrences(of: lastSegment, with: UUID().uuidString.lowercased())
+            #expect(try await HTTP.send("PUT", otherKey, body: Data(count: 10)).errorCode == "outside_scope")
+
+            #expect(try await HTTP.send("PUT", uploadUrl, body: Data(count: 10)).status == 201)
+            // Write-once: the same URL cannot overwrite what was stored.
+            #expect(try await HTTP.send("PUT", uploadUrl, body: Data(count: 10)).errorCode == "object_exists")
+        }
+        try await withServer({ $0.uploadURLLifetime = .seconds(-5) }) { server in
+            let (token, _) = try await Client(server: server).register()
+            let grant = try await HTTP.send("GET", server.api + "/tracks/upload-url", token: token)
+            let result = try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: Data(count: 10))
+            #expect(result.errorCode == "url_expired")
+            #expect(try leftoverFiles(server).isEmpty)
+        }
+    }
+
+    @Test("a large upload streams to disk and comes back intact")
+    func largeUpload() async throws {
+        try await withServer { server in
+            let (token, _) = try await Client(server: server).register()
+            let grant = try await HTTP.send("GET", server.api + "/tracks/upload-url", token: token)
+            var bytes = Data(count: 48 << 20)
+            bytes.withUnsafeMutableBytes { buffer in
+                for index in stride(from: 0, to: buffer.count, by: 4096) { buffer[index] = UInt8(truncatingIfNeeded: index / 4096) }
+            }
+            let put = try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: bytes)
+            #expect(put.status == 201)
+            #expect(put.json["size"] as? Int == bytes.count)
+            let reference = try #require(grant.string("trackUrl"))
+            let stored = try #require(FileManager.default.contents(atPath: server.dataDirectory + "/blobs/" + reference.dropFirst("blob:".count)))
+            #expect(stored == bytes)
+        }
+    }
+}
+
+/// PUTs `bytes` zero bytes with chunked transfer encoding (no Content-Length) using curl; returns the status.
+func streamingPut(_ url: String, bytes: Int) async throws -> Int {
+    let directory = try temporaryDirectory("encore-put")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try Data(count: bytes).write(to: URL(fileURLWithPath: directory + "/body"))
+    let output = try runTool(
+        "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@" + directory + "/body", url])
+    return Int(output) ?? -1
+}
+
+@Suite("Range header parsing")
+struct ByteRangeTests {
+    @Test func outcomes() {
+        #expect(ByteRange.evaluate(nil, size: 100) == .full)
+        #expect(ByteRange.evaluate("bytes=0-0", size: 100) == .partial(0...0))
+        #expect(ByteRange.evaluate("bytes=99-", size: 100) == .partial(99...99))
+        #expect(ByteRange.evaluate("bytes=-1", size: 100) == .partial(99...99))
+        #expect(ByteRange.evaluate("bytes=10-20 , ", size: 100) == .partial(10...20))
+        #expect(ByteRange.evaluate("bytes=10 - 20", size: 100) == .full)  // no whitespace inside a range-spec
+        #expect(ByteRange.evaluate("BYTES=0-9", size: 100) == .partial(0...9))
+        #expect(ByteRange.evaluate("bytes=0-99999999999999999999999", size: 100) == .partial(0...99))
+        #expect(ByteRange.evaluate("bytes=99999999999999999999999-", size: 100) == .unsatisfiable)
+        #expect(ByteRange.evaluate("bytes=0-", size: 0) == .unsatisfiable)
+        #expect(ByteRange.evaluate("bytes=-5", size: 0) == .unsatisfiable)
+        #expect(ByteRange.evaluate("bytes=200-300,400-", size: 100) == .unsatisfiable)
+        #expect(ByteRange.evaluate("bytes=0-1,200-300", size: 100) == .full)
+        #expect(ByteRange.evaluate("bytes=", size: 100) == .full)
+        #expect(ByteRange.evaluate("bytes=1-2-3", size: 100) == .full)
+        #expect(ByteRange.evaluate("bytes=+1-2", size: 100) == .full)
+    }
+}
