@@ -2,13 +2,19 @@ import EncoreCore
 import Foundation
 import GRDB
 
-// Row types: the SQL shape of the domain entities. Dates are stored as seconds since 1970 (a double),
-// so that they round-trip exactly.
+// Row types: the SQL shape of the domain entities.
 
-struct UserRecord: Codable, FetchableRecord, PersistableRecord {
+/// A record whose dates are stored as seconds since 1970 (a double), so that they round-trip exactly
+/// (GRDB's default text format keeps milliseconds only).
+protocol EpochDatedRecord: FetchableRecord, PersistableRecord {}
+
+extension EpochDatedRecord {
+    static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy { .timeIntervalSince1970 }
+    static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
+}
+
+struct UserRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "user"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var id: UUID
     var email: String
@@ -34,10 +40,8 @@ struct UserRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct ArtistRecord: Codable, FetchableRecord, PersistableRecord {
+struct ArtistRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "artist"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var id: UUID
     var ownerId: UUID
@@ -62,10 +66,8 @@ struct ArtistRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct AlbumRecord: Codable, FetchableRecord, PersistableRecord {
+struct AlbumRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "album"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var id: UUID
     var artistId: UUID
@@ -90,10 +92,8 @@ struct AlbumRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct TrackRecord: Codable, FetchableRecord, PersistableRecord {
+struct TrackRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "track"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var id: UUID
     var albumId: UUID
@@ -143,10 +143,8 @@ struct TrackRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct PlaylistRecord: Codable, FetchableRecord, PersistableRecord {
+struct PlaylistRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "playlist"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var id: UUID
     var ownerId: UUID
@@ -169,10 +167,8 @@ struct PlaylistRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct PlaylistEntryRecord: Codable, FetchableRecord, PersistableRecord {
+struct PlaylistEntryRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "playlistEntry"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
-    static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.timeIntervalSince1970
 
     var playlistId: UUID
     var ordinal: Int
@@ -180,9 +176,8 @@ struct PlaylistEntryRecord: Codable, FetchableRecord, PersistableRecord {
     var addedAt: Date
 }
 
-struct PlayEventRecord: Codable, FetchableRecord, PersistableRecord {
+struct PlayEventRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "playEvent"
-    static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.timeIntervalSince1970
 
     var userId: UUID
     var trackId: UUID

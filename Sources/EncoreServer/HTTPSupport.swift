@@ -10,7 +10,7 @@ enum APIJSON {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
     }()
 
@@ -34,6 +34,8 @@ enum APIJSON {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw EncoreError(.tooLarge, code: "body_too_large", message: "The JSON body must be at most \(context.maxUploadSize) bytes.")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw EncoreError(.tooLarge, code: "body_too_large", message: "The JSON body must be at most \(context.maxUploadSize) bytes.")
         }

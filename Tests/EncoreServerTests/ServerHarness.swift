@@ -22,6 +22,13 @@ struct TestServer: Sendable {
 func withServer(
     _ configure: @Sendable (inout EncoreConfiguration) -> Void = { _ in }, _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
+    try await withServerReturning(configure, body)
+}
+
+/// Starts a server, runs `body` against it and returns its result, then shuts it down and removes its data.
+func withServerReturning<Result: Sendable>(
+    _ configure: @Sendable (inout EncoreConfiguration) -> Void = { _ in }, _ body: @Sendable (TestServer) async throws -> Result
+) async throws -> Result {
     let directory = try temporaryDirectory("encore-server")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var configuration = EncoreConfiguration()
@@ -41,16 +48,16 @@ func withServer(
     }
     guard let port = await first(of: ports, within: .seconds(30)) else {
         await stop()
-        Issue.record("server did not start listening within 30 s")
-        return
+        throw ConfigurationError("server did not start listening within 30 s")
     }
     do {
-        try await body(TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: configuration.dataDirectory))
+        let result = try await body(TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: configuration.dataDirectory))
+        await stop()
+        return result
     } catch {
         await stop()
         throw error
     }
-    await stop()
 }
 
 /// The first element of `stream`, or nil when none arrives before the deadline.

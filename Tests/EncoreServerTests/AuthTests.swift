@@ -1,0 +1,146 @@
+import EncoreServer
+import Foundation
+import Testing
+
+@Suite("Auth and /users/me")
+struct AuthTests {
+    @Test("register, login, and the token opens /users/me")
+    func registerAndLogin() async throws {
+        try await withServer { server in
+            let register = try await HTTP.send(
+                "POST", server.api + "/auth/register",
+                json: ["email": " Ana@Example.COM ", "password": "sup3r secret", "displayName": "Ana", "role": "listener"])
+            #expect(register.status == 201)
+            let user = try #require(register.json["user"] as? [String: Any])
+            #expect(user["email"] as? String == "ana@example.com")
+            #expect(user["role"] as? String == "listener")
+            #expect(user["passwordHash"] == nil)
+            #expect(register.string("expiresAt") != nil)
+
+            let login = try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "ana@example.com", "password": "sup3r secret"])
+            #expect(login.status == 200)
+            let token = try #require(login.string("token"))
+            let me = try await HTTP.send("GET", server.api + "/users/me", token: token)
+            #expect(me.status == 200)
+            #expect(me.string("displayName") == "Ana")
+
+            // Nothing about the password is stored in the clear.
+            let dump = try runTool("sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT passwordHash FROM user"])
+            #expect(dump.hasPrefix("$2b$") || dump.hasPrefix("$2a$") || dump.hasPrefix("$2y$"))
+            #expect(!dump.contains("sup3r secret"))
+        }
+    }
+
+    @Test("registration is validated")
+    func registrationRules() async throws {
+        try await withServer { (server: TestServer) async throws -> Void in
+            func register(_ body: [String: any Sendable]) async throws -> HTTPResult {
+                try await HTTP.send("POST", server.api + "/auth/register", json: body)
+            }
+            let valid: [String: any Sendable] = ["email": "x@example.com", "password": "longenough", "displayName": "X", "role": "artist"]
+            #expect(try await register(valid).status == 201)
+            #expect(try await register(valid).errorCode == "email_taken")
+            var upper = valid
+            upper["email"] = "X@EXAMPLE.com"
+            #expect(try await register(upper).errorCode == "email_taken")
+            var admin = valid
+            admin["email"] = "admin@example.com"
+            admin["role"] = "admin"
+            #expect(try await register(admin).status == 403)
+            var unknownRole = valid
+            unknownRole["role"] = "superuser"
+            #expect(try await register(unknownRole).errorCode == "invalid_body")
+            var badEmail = valid
+            badEmail["email"] = "not-an-email"
+            #expect(try await register(badEmail).errorCode == "invalid_email")
+            var weak = valid
+            weak["email"] = "weak@example.com"
+            weak["password"] = "short"
+            #expect(try await register(weak).errorCode == "weak_password")
+            var long = valid
+            long["email"] = "long@example.com"
+            long["password"] = String(repeating: "é", count: 40)
+            #expect(try await register(long).errorCode == "invalid_password")
+            var noName = valid
+            noName["email"] = "noname@example.com"
+            noName["displayName"] = "  "
+            #expect(try await register(noName).errorCode == "invalid_displayName")
+        }
+    }
+
+    @Test("wrong passwords and unknown emails get the same 401")
+    func badCredentials() async throws {
+        try await withServer { server in
+            _ = try await Client(server: server).register(email: "who@example.com", password: "right password")
+            let wrong = try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "who@example.com", "password": "wrong password"])
+            let unknown = try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "nobody@example.com", "password": "right password"])
+            #expect(wrong.status == 401)
+            #expect(unknown.status == 401)
+            #expect(wrong.body == unknown.body)
+        }
+    }
+
+    @Test("missing, malformed, forged and expired tokens are 401")
+    func tokens() async throws {
+        try await withServer { server in
+            let missing = try await HTTP.send("GET", server.api + "/users/me")
+            #expect(missing.status == 401)
+            #expect(missing.headers["www-authenticate"] == "Bearer")
+            #expect(try await HTTP.send("GET", server.api + "/users/me", headers: ["Authorization": "Basic abc"]).status == 401)
+            #expect(try await HTTP.send("GET", server.api + "/users/me", token: "not.a.jwt").errorCode == "invalid_token")
+            // A token signed by another server (another secret) is worthless here.
+            let foreign = try await withServerReturning { other in try await Client(server: other).register().token }
+            #expect(try await HTTP.send("GET", server.api + "/users/me", token: foreign).errorCode == "invalid_token")
+        }
+        try await withServer({ $0.accessTokenLifetime = .seconds(-5) }) { server in
+            let (expired, _) = try await Client(server: server).register()
+            #expect(try await HTTP.send("GET", server.api + "/users/me", token: expired).errorCode == "invalid_token")
+        }
+    }
+
+    @Test("PATCH /users/me changes the name freely, email and password only with the current password")
+    func updateMe() async throws {
+        try await withServer { server in
+            let (token, _) = try await Client(server: server).register(email: "me@example.com", password: "first password")
+            let renamed = try await HTTP.send("PATCH", server.api + "/users/me", json: ["displayName": "Renamed"], token: token)
+            #expect(renamed.string("displayName") == "Renamed")
+            let noProof = try await HTTP.send("PATCH", server.api + "/users/me", json: ["password": "second password"], token: token)
+            #expect(noProof.errorCode == "current_password_required")
+            let wrongProof = try await HTTP.send(
+                "PATCH", server.api + "/users/me", json: ["password": "second password", "currentPassword": "nope nope"], token: token)
+            #expect(wrongProof.status == 403)
+            let changed = try await HTTP.send(
+                "PATCH", server.api + "/users/me", json: ["password": "second password", "email": "new@example.com", "currentPassword": "first password"],
+                token: token)
+            #expect(changed.status == 200)
+            #expect(changed.string("email") == "new@example.com")
+            #expect(try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "me@example.com", "password": "first password"]).status == 401)
+            #expect(try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "new@example.com", "password": "second password"]).status == 200)
+        }
+    }
+
+    @Test("DELETE /users/me removes the account; its token stops working")
+    func deleteMe() async throws {
+        try await withServer { server in
+            let (token, id) = try await Client(server: server).register(role: "listener")
+            let deleted = try await HTTP.send("DELETE", server.api + "/users/me", token: token)
+            #expect(deleted.status == 200)
+            #expect(deleted.string("id")?.lowercased() == id.lowercased())
+            #expect(try await HTTP.send("GET", server.api + "/users/me", token: token).status == 401)
+        }
+    }
+
+    @Test("the data directory's secret is created with mode 0600 and survives restarts")
+    func secretFile() async throws {
+        let directory = try temporaryDirectory("encore-secret")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let token = try await withServerReturning({ $0.dataDirectory = directory }) { server in
+            try await Client(server: server).register().token
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/secret.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        try await withServer({ $0.dataDirectory = directory }) { (server: TestServer) async throws -> Void in
+            #expect(try await HTTP.send("GET", server.api + "/users/me", token: token).status == 200)
+        }
+    }
+}
