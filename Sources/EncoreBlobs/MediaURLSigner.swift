@@ -88,8 +88,11 @@ extension Data {
     /// Decodes unpadded base64url; nil on any character outside its alphabet.
     public init?(base64URLEncoded text: some StringProtocol) {
         let alphabet = UInt8(ascii: "A")...UInt8(ascii: "Z")
-        guard text.utf8.allSatisfy({ alphabet.contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+        guard
+            text.utf8.allSatisfy({
+                alphabet.contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+            })
         else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)

@@ -95,7 +95,8 @@ public struct CatalogService: Sendable {
             guard let currentPassword, let found = try await store.credentials(email: current.email),
                 try await hasher.verify(currentPassword, against: found.passwordHash)
             else {
-                throw EncoreError(.forbidden, code: "current_password_required", message: "Changing email or password needs the correct currentPassword.")
+                throw EncoreError(
+                    .forbidden, code: "current_password_required", message: "Changing email or password needs the correct currentPassword.")
             }
             if let newPassword { newHash = try await hasher.hash(newPassword) }
         }
@@ -356,7 +357,8 @@ public struct CatalogService: Sendable {
             try? await blobs.delete(upload.key)
             throw error
         }
-        let key = TrackKeys.original(trackId: trackId, uploadId: upload.uploadId, fileExtension: AudioFormats.fileExtension(container: audio.container, codec: audio.codec))
+        let key = TrackKeys.original(
+            trackId: trackId, uploadId: upload.uploadId, fileExtension: AudioFormats.fileExtension(container: audio.container, codec: audio.codec))
         do {
             try await blobs.move(upload.key, to: key)
         } catch let error as EncoreError where error.kind == .notFound {

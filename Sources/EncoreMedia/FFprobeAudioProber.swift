@@ -59,7 +59,8 @@ public struct FFprobeAudioProber: AudioProber {
         if let declared, declared - decoded.seconds > max(1.0, declared * 0.02) {
             let why = decoded.error.map { " (\($0))" } ?? ""
             throw Self.invalid(
-                "The file is truncated or corrupt: it declares \(Self.seconds(declared)) s but decoding stops at \(Self.seconds(decoded.seconds)) s\(why).")
+                "The file is truncated or corrupt: it declares \(Self.seconds(declared)) s but decoding stops at \(Self.seconds(decoded.seconds)) s\(why)."
+            )
         }
         if let error = decoded.error { throw Self.invalid("The audio does not decode (\(error)).") }
         guard decoded.seconds > 0 else { throw Self.invalid("The audio stream holds no decodable samples.") }

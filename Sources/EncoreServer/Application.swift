@@ -68,7 +68,9 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     router.get("/ready") { _, _ in
         do {
             try await services.store.ping()
-            guard FileManager.default.isWritableFile(atPath: services.blobs.root) else { throw EncoreError(.unavailable, code: "storage_unavailable", message: "The blob directory is not writable.") }
+            guard FileManager.default.isWritableFile(atPath: services.blobs.root) else {
+                throw EncoreError(.unavailable, code: "storage_unavailable", message: "The blob directory is not writable.")
+            }
         } catch {
             throw EncoreError(.unavailable, code: "not_ready", message: "Storage is not available: \(error)")
         }

@@ -179,7 +179,8 @@ struct PlaylistController {
         }
         group.patch("playlists/:id") { request, context in
             let body = try await APIJSON.body(PlaylistPatchBody.self, from: request, context: context)
-            let playlist = try await catalog.updatePlaylist(try context.requirePrincipal(), id: try context.uuid(), title: body.title, isPublic: body.isPublic)
+            let playlist = try await catalog.updatePlaylist(
+                try context.requirePrincipal(), id: try context.uuid(), title: body.title, isPublic: body.isPublic)
             return try APIJSON.response(playlist)
         }
         group.delete("playlists/:id") { _, context in
@@ -193,7 +194,8 @@ struct PlaylistController {
         }
         group.post("playlists/:id/tracks") { request, context in
             let body = try await APIJSON.body(PlaylistAddBody.self, from: request, context: context)
-            let playlist = try await catalog.addToPlaylist(try context.requirePrincipal(), id: try context.uuid(), trackId: body.trackId, position: body.position)
+            let playlist = try await catalog.addToPlaylist(
+                try context.requirePrincipal(), id: try context.uuid(), trackId: body.trackId, position: body.position)
             return try APIJSON.response(playlist)
         }
         group.post("playlists/:id/tracks/move") { request, context in

@@ -54,7 +54,9 @@ public struct EncoreConfiguration: Sendable {
         if let path = value("ENCORE_FFPROBE") { configuration.ffprobePath = path }
         if let path = value("ENCORE_FFMPEG") { configuration.ffmpegPath = path }
         if let level = value("ENCORE_LOG_LEVEL") {
-            guard let parsed = Logger.Level(rawValue: level) else { throw ConfigurationError("ENCORE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ConfigurationError("ENCORE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+            }
             configuration.logLevel = parsed
         }
         return configuration

@@ -59,7 +59,8 @@ enum APIJSON {
         case .valueNotFound(let type, let context):
             return "Field '\(path(context.codingPath))' must be \(describe(type)), not null."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "The body is not valid JSON." : "Field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "The body is not valid JSON." : "Field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
         @unknown default:
             return "The body does not match the expected shape."
         }
@@ -126,7 +127,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError:
             status = error.status
             code = Self.code(for: error.status)
-            message = error.body ?? (error.status == .notFound ? "No such endpoint: \(request.method) \(request.uri.path)." : error.status.reasonPhrase)
+            message =
+                error.body ?? (error.status == .notFound ? "No such endpoint: \(request.method) \(request.uri.path)." : error.status.reasonPhrase)
         case let error as DecodingError:
             (status, code, message) = (.badRequest, "invalid_body", APIJSON.describe(error))
         default:

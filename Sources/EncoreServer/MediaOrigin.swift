@@ -62,7 +62,8 @@ struct MediaOrigin {
         case .unsatisfiable:
             headers[.contentRange] = "bytes */\(info.size)"
             headers[.contentType] = "application/json; charset=utf-8"
-            let body = ErrorBody(error: .init(code: "range_not_satisfiable", message: "The requested range is outside the object's \(info.size) bytes."))
+            let body = ErrorBody(
+                error: .init(code: "range_not_satisfiable", message: "The requested range is outside the object's \(info.size) bytes."))
             return try APIJSON.response(body, status: .rangeNotSatisfiable, headers: headers)
         case .full:
             headers[.contentLength] = String(info.size)

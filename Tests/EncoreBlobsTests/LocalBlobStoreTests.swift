@@ -55,7 +55,9 @@ struct LocalBlobStoreTests {
             _ = try store.verify(token: token, method: "HEAD", key: BlobKey("tracks/t")!, now: now)
             #expect(throws: EncoreError.self) { try store.verify(token: token, method: "GET", key: BlobKey("tracks/t2/a.flac")!, now: now) }
             #expect(throws: EncoreError.self) { try store.verify(token: token, method: "PUT", key: BlobKey("tracks/t/a.flac")!, now: now) }
-            #expect(throws: EncoreError.self) { try store.verify(token: token, method: "GET", key: BlobKey("tracks/t/a.flac")!, now: now.addingTimeInterval(61)) }
+            #expect(throws: EncoreError.self) {
+                try store.verify(token: token, method: "GET", key: BlobKey("tracks/t/a.flac")!, now: now.addingTimeInterval(61))
+            }
         }
     }
 }

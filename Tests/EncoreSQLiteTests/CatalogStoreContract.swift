@@ -154,7 +154,11 @@ enum CatalogStoreContract {
         #expect(try await store.playlist(id: playlist.id)?.trackCount == 1)
         // A failing change leaves the slots as they were.
         struct Refused: Error {}
-        await #expect(throws: Refused.self) { _ = try await store.updatePlaylistSlots(playlistId: playlist.id) { slots in slots.removeAll(); throw Refused() } }
+        await #expect(throws: Refused.self) {
+            _ = try await store.updatePlaylistSlots(playlistId: playlist.id) { slots in
+                slots.removeAll(); throw Refused()
+            }
+        }
         #expect(try await store.playlist(id: playlist.id)?.trackCount == 1)
         #expect(try await store.playlists(ownerId: owner.id, page: try PageRequest()).items.map(\.id) == [playlist.id])
         #expect(try await store.deletePlaylist(id: playlist.id))

@@ -12,7 +12,8 @@ struct CatalogTests {
             let (bob, _) = try await client.register()
             let (listener, _) = try await client.register(role: "listener")
 
-            let created = try await HTTP.send("POST", server.api + "/artists", json: ["name": "  Beyoncé ", "bio": "Singer", "country": "us"], token: alice)
+            let created = try await HTTP.send(
+                "POST", server.api + "/artists", json: ["name": "  Beyoncé ", "bio": "Singer", "country": "us"], token: alice)
             #expect(created.status == 201)
             #expect(created.string("name") == "Beyoncé")
             #expect(created.string("country") == "US")
@@ -20,12 +21,15 @@ struct CatalogTests {
             let id = try #require(created.string("id"))
 
             #expect(try await HTTP.send("POST", server.api + "/artists", json: ["name": "Nope"], token: listener).errorCode == "artist_role_required")
-            #expect(try await HTTP.send("POST", server.api + "/artists", json: ["name": "X", "country": "USA"], token: alice).errorCode == "invalid_country")
+            #expect(
+                try await HTTP.send("POST", server.api + "/artists", json: ["name": "X", "country": "USA"], token: alice).errorCode
+                    == "invalid_country")
             #expect(try await HTTP.send("GET", server.api + "/artists/\(id)", token: listener).string("bio") == "Singer")
 
             #expect(try await HTTP.send("PATCH", server.api + "/artists/\(id)", json: ["name": "Hijacked"], token: bob).status == 403)
             #expect(try await HTTP.send("DELETE", server.api + "/artists/\(id)", token: bob).status == 403)
-            let updated = try await HTTP.send("PATCH", server.api + "/artists/\(id)", json: ["bio": "Singer, songwriter", "country": ""], token: alice)
+            let updated = try await HTTP.send(
+                "PATCH", server.api + "/artists/\(id)", json: ["bio": "Singer, songwriter", "country": ""], token: alice)
             #expect(updated.string("bio") == "Singer, songwriter")
             #expect(updated.json["country"] == nil || updated.json["country"] is NSNull)
 
@@ -49,16 +53,20 @@ struct CatalogTests {
             let (artist, album) = try await client.artistAndAlbum(alice)
 
             #expect(try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "Mine now"], token: bob).status == 403)
-            #expect(try await HTTP.send("POST", server.api + "/albums", json: ["artistId": UUID().uuidString, "title": "X"], token: alice).status == 404)
-            let badDate = try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "X", "releaseDate": "2023-02-30"], token: alice)
+            #expect(
+                try await HTTP.send("POST", server.api + "/albums", json: ["artistId": UUID().uuidString, "title": "X"], token: alice).status == 404)
+            let badDate = try await HTTP.send(
+                "POST", server.api + "/albums", json: ["artistId": artist, "title": "X", "releaseDate": "2023-02-30"], token: alice)
             #expect(badDate.errorCode == "invalid_releaseDate")
             let dated = try await HTTP.send(
-                "POST", server.api + "/albums", json: ["artistId": artist, "title": "Takk...", "genre": "Post-rock", "releaseDate": "2005-09-12"], token: alice)
+                "POST", server.api + "/albums", json: ["artistId": artist, "title": "Takk...", "genre": "Post-rock", "releaseDate": "2005-09-12"],
+                token: alice)
             #expect(dated.status == 201)
             #expect(dated.string("releaseDate") == "2005-09-12")
 
             #expect(try await HTTP.send("PATCH", server.api + "/albums/\(album)", json: ["title": "Stolen"], token: bob).status == 403)
-            let patched = try await HTTP.send("PATCH", server.api + "/albums/\(album)", json: ["title": "Ágætis byrjun (remaster)", "genre": "Post-rock"], token: alice)
+            let patched = try await HTTP.send(
+                "PATCH", server.api + "/albums/\(album)", json: ["title": "Ágætis byrjun (remaster)", "genre": "Post-rock"], token: alice)
             #expect(patched.string("title") == "Ágætis byrjun (remaster)")
             #expect(patched.string("genre") == "Post-rock")
 
@@ -175,7 +183,9 @@ struct PlaylistTests {
             #expect(try await HTTP.send("GET", server.api + "/playlists/\(id)/tracks", token: stranger).status == 404)
             #expect(try await HTTP.send("DELETE", server.api + "/playlists/\(id)", token: stranger).status == 404)
 
-            #expect(try await HTTP.send("PATCH", server.api + "/playlists/\(id)", json: ["isPublic": true], token: owner).json["isPublic"] as? Bool == true)
+            #expect(
+                try await HTTP.send("PATCH", server.api + "/playlists/\(id)", json: ["isPublic": true], token: owner).json["isPublic"] as? Bool
+                    == true)
             #expect(try await HTTP.send("GET", server.api + "/playlists/\(id)", token: stranger).status == 200)
             #expect((try await HTTP.send("GET", server.api + "/playlists/\(id)/tracks", token: stranger).json["items"] as? [Any])?.count == 1)
             #expect(try await HTTP.send("POST", server.api + "/playlists/\(id)/tracks", json: ["trackId": track], token: stranger).status == 403)
@@ -196,7 +206,8 @@ struct ErrorTests {
         try await withServer { server in
             let (token, _) = try await Client(server: server).register()
             func post(_ raw: String) async throws -> HTTPResult {
-                try await HTTP.send("POST", server.api + "/artists", body: Data(raw.utf8), token: token, headers: ["Content-Type": "application/json"])
+                try await HTTP.send(
+                    "POST", server.api + "/artists", body: Data(raw.utf8), token: token, headers: ["Content-Type": "application/json"])
             }
             let cases: [(String, Int, String)] = [
                 ("{not json", 400, "invalid_body"),

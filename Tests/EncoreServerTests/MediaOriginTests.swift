@@ -125,7 +125,9 @@ struct MediaOriginTests {
                 let prefix = key.split(separator: "/").prefix(2).joined(separator: "/")
                 let result = try await HTTP.send("GET", media + token + "/" + prefix + trick)
                 #expect([400, 403, 404].contains(result.status), "\(trick)")
-                #expect(!String(decoding: result.body, as: UTF8.self).contains(try String(contentsOfFile: server.dataDirectory + "/secret.key", encoding: .utf8)))
+                #expect(
+                    !String(decoding: result.body, as: UTF8.self).contains(
+                        try String(contentsOfFile: server.dataDirectory + "/secret.key", encoding: .utf8)))
             }
             #expect(try await HTTP.send("GET", server.baseURL + "/media/garbage").status == 404)
         }
@@ -193,7 +195,11 @@ func streamingPut(_ url: String, bytes: Int) async throws -> Int {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try Data(count: bytes).write(to: URL(fileURLWithPath: directory + "/body"))
     let output = try runTool(
-        "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@" + directory + "/body", url])
+        "curl",
+        [
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary",
+            "@" + directory + "/body", url,
+        ])
     return Int(output) ?? -1
 }
 

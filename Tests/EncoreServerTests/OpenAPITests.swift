@@ -10,13 +10,14 @@ struct OpenAPITests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = EncoreConfiguration()
         configuration.dataDirectory = directory
-        let served = Set(try await registeredRoutes(configuration).map { route in
-            let path = route.path.split(separator: "/").map { segment -> String in
-                if segment == "**" { return "{token}/{key}" }
-                return segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
-            }.joined(separator: "/")
-            return "\(route.method.uppercased()) /\(path)"
-        })
+        let served = Set(
+            try await registeredRoutes(configuration).map { route in
+                let path = route.path.split(separator: "/").map { segment -> String in
+                    if segment == "**" { return "{token}/{key}" }
+                    return segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+                }.joined(separator: "/")
+                return "\(route.method.uppercased()) /\(path)"
+            })
         try await withServer { (server: TestServer) async throws -> Void in
             let response = try await HTTP.send("GET", server.baseURL + "/openapi.json")
             #expect(response.status == 200)

@@ -56,16 +56,22 @@ struct TrackTests {
             let (listener, listenerId) = try await client.register(role: "listener")
             for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
             let rows = try runTool(
-                "sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(listenerId.lowercased().replacingOccurrences(of: "-", with: ""))'"])
+                "sqlite3",
+                [
+                    server.dataDirectory + "/encore.sqlite",
+                    "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(listenerId.lowercased().replacingOccurrences(of: "-", with: ""))'",
+                ])
             #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
         }
     }
 
-    @Test("bad uploads are refused with 422 and a reason, and removed", arguments: [
-        ("empty", Data()),
-        ("text", Data("this is not audio at all, just words\n".utf8)),
-        ("random", Data((0..<4096).map { _ in UInt8.random(in: 0...255) })),
-    ])
+    @Test(
+        "bad uploads are refused with 422 and a reason, and removed",
+        arguments: [
+            ("empty", Data()),
+            ("text", Data("this is not audio at all, just words\n".utf8)),
+            ("random", Data((0..<4096).map { _ in UInt8.random(in: 0...255) })),
+        ])
     func badUploads(name: String, bytes: Data) async throws {
         try await withServer { server in
             let client = Client(server: server)
@@ -113,8 +119,11 @@ struct TrackTests {
             #expect(foreignAlbum.status == 403)
             #expect(try await post(["albumId": UUID().uuidString, "title": "x", "trackUrl": aliceUpload], alice).status == 404)
             #expect(try await post(["albumId": aliceAlbum, "title": "   ", "trackUrl": aliceUpload], alice).errorCode == "invalid_title")
-            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": "https://evil.example/x"], alice).errorCode == "invalid_track_url")
-            #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": aliceUpload, "trackNumber": 0], alice).errorCode == "invalid_track_number")
+            #expect(
+                try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": "https://evil.example/x"], alice).errorCode == "invalid_track_url")
+            #expect(
+                try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": aliceUpload, "trackNumber": 0], alice).errorCode
+                    == "invalid_track_number")
             let missing = "blob:uploads/\(try await me(server, alice))/\(UUID().uuidString.lowercased())"
             #expect(try await post(["albumId": aliceAlbum, "title": "x", "trackUrl": missing], alice).errorCode == "upload_missing")
 
@@ -124,7 +133,8 @@ struct TrackTests {
 
             // A taken track number is a conflict, and the upload survives for a retry.
             let second = try await client.upload(flac, token: alice)
-            #expect(try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": second, "trackNumber": 1], alice).errorCode == "track_number_taken")
+            #expect(
+                try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": second, "trackNumber": 1], alice).errorCode == "track_number_taken")
             #expect(try await post(["albumId": aliceAlbum, "title": "y", "trackUrl": second, "trackNumber": 2], alice).status == 201)
 
             // Listeners publish nothing.
@@ -143,7 +153,8 @@ struct TrackTests {
             for number in [3, 1, 2] {
                 let url = try await client.upload(flac, token: token)
                 let result = try await HTTP.send(
-                    "POST", server.api + "/tracks", json: ["albumId": album, "title": "T\(number)", "trackUrl": url, "trackNumber": number], token: token)
+                    "POST", server.api + "/tracks", json: ["albumId": album, "title": "T\(number)", "trackUrl": url, "trackNumber": number],
+                    token: token)
                 #expect(result.status == 201)
             }
             let first = try await HTTP.send("GET", server.api + "/albums/\(album)/tracks?limit=2", token: token)
@@ -182,7 +193,8 @@ struct TrackTests {
             let grant = try await HTTP.send("GET", server.api + "/tracks/update-url/\(id)", token: token)
             #expect(grant.status == 200)
             #expect(try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: replacement).status == 201)
-            let replaced = try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
+            let replaced = try await HTTP.send(
+                "PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
             #expect(replaced.status == 200)
             #expect((replaced.json["audio"] as? [String: Any])?["codec"] as? String == "mp3")
             let after = try trackFiles(server)
