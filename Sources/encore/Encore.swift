@@ -41,7 +41,8 @@ struct Serve: AsyncParsableCommand {
         if let publicURL { configuration.publicBaseURL = publicURL }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await buildApplication(configuration) { port in
-            print("encore listening on \(host):\(port), data in \(dataDirectory)")
+            // Written unbuffered: scripts wait for this line, and stdout is block-buffered when not a terminal.
+            FileHandle.standardOutput.write(Data("encore listening on \(host):\(port), data in \(dataDirectory)\n".utf8))
         }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()

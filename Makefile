@@ -1,0 +1,20 @@
+# Everyday commands; each is a script in scripts/ so CI and people run the same thing.
+.PHONY: build test run format lint readme
+
+build:
+	swift build
+
+test:
+	scripts/test
+
+run:
+	scripts/run
+
+format:
+	swift format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+readme:
+	scripts/check-readme
