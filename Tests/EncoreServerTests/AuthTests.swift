@@ -40,31 +40,21 @@ struct AuthTests {
             let valid: [String: any Sendable] = ["email": "x@example.com", "password": "longenough", "displayName": "X", "role": "artist"]
             #expect(try await register(valid).status == 201)
             #expect(try await register(valid).errorCode == "email_taken")
-            var upper = valid
-            upper["email"] = "X@EXAMPLE.com"
-            #expect(try await register(upper).errorCode == "email_taken")
-            var admin = valid
-            admin["email"] = "admin@example.com"
-            admin["role"] = "admin"
-            #expect(try await register(admin).status == 403)
-            var unknownRole = valid
-            unknownRole["role"] = "superuser"
-            #expect(try await register(unknownRole).errorCode == "invalid_body")
-            var badEmail = valid
-            badEmail["email"] = "not-an-email"
-            #expect(try await register(badEmail).errorCode == "invalid_email")
-            var weak = valid
-            weak["email"] = "weak@example.com"
-            weak["password"] = "short"
-            #expect(try await register(weak).errorCode == "weak_password")
-            var long = valid
-            long["email"] = "long@example.com"
-            long["password"] = String(repeating: "é", count: 40)
-            #expect(try await register(long).errorCode == "invalid_password")
-            var noName = valid
-            noName["email"] = "noname@example.com"
-            noName["displayName"] = "  "
-            #expect(try await register(noName).errorCode == "invalid_displayName")
+            // Each case changes the valid body in one way; the expected error code names what is wrong.
+            let cases: [([String: any Sendable], String)] = [
+                (["email": "X@EXAMPLE.com"], "email_taken"),
+                (["email": "admin@example.com", "role": "admin"], "invalid_role"),
+                (["role": "superuser"], "invalid_body"),
+                (["email": "not-an-email"], "invalid_email"),
+                (["email": "weak@example.com", "password": "short"], "weak_password"),
+                (["email": "long@example.com", "password": String(repeating: "é", count: 40)], "invalid_password"),
+                (["email": "noname@example.com", "displayName": "  "], "invalid_displayName"),
+            ]
+            for (change, code) in cases {
+                let result = try await register(valid.merging(change) { $1 })
+                #expect(result.errorCode == code, "\(change)")
+                #expect((400...409).contains(result.status), "\(change)")
+            }
         }
     }
 

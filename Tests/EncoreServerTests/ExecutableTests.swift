@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("The encore executable")
+struct ExecutableTests {
+    /// Polls `condition` every 50 ms until it holds or `limit` passes.
+    func eventually(within limit: Duration, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+
+    @Test("first start on an empty directory: settings from ENCORE_*, files created, graceful exit on SIGTERM")
+    func serveLifecycle() async throws {
+        let directory = try temporaryDirectory("encore-exec")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        let log = directory + "/stdout.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try encoreExecutable())
+        process.arguments = ["serve"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["ENCORE_PORT": "0", "ENCORE_DATA_DIR": data, "ENCORE_BCRYPT_COST": "4", "ENCORE_LOG_LEVEL": "warning"]
+        ) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        var port: Int?
+        let started = try await eventually(within: .seconds(30)) {
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("encore listening on ") }) else { return false }
+            port = Int(line.split(separator: ",")[0].split(separator: ":").last ?? "")
+            return port != nil
+        }
+        try #require(started, "no 'listening' line within 30 s")
+        let base = "http://127.0.0.1:\(try #require(port))"
+        #expect(try await HTTP.send("GET", base + "/health").status == 200)
+        #expect(try await HTTP.send("GET", base + "/ready").status == 200)
+        #expect(FileManager.default.fileExists(atPath: data + "/encore.sqlite"))
+        #expect(FileManager.default.fileExists(atPath: data + "/blobs"))
+        let secret = try FileManager.default.attributesOfItem(atPath: data + "/secret.key")
+        #expect(secret[.posixPermissions] as? Int == 0o600)
+
+        kill(process.processIdentifier, SIGTERM)
+        let exited = try await eventually(within: .seconds(30)) { !process.isRunning }
+        #expect(exited)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("malformed settings are refused before anything starts")
+    func badSettings() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try encoreExecutable())
+        process.arguments = ["serve"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ENCORE_PORT": "eighty", "ENCORE_DATA_DIR": "/nonexistent/never"]) { $1 }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(!FileManager.default.fileExists(atPath: "/nonexistent/never"))
+    }
+}
