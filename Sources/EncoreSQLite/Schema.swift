@@ -74,6 +74,23 @@ enum Schema {
                 t.column("playedAt", .double).notNull()
             }
         }
+        migrator.registerMigration("2026-11-29 jobs") { db in
+            try db.create(table: "job") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull()
+                t.column("payload", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("maxAttempts", .integer).notNull()
+                t.column("runAt", .double).notNull()
+                t.column("leaseOwner", .text)
+                t.column("leaseExpiresAt", .double)
+                t.column("lastError", .text)
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(index: "job_due", on: "job", columns: ["state", "runAt"])
+        }
         return migrator
     }
 }

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A unit of background work as the queue stores it.
+public struct Job: Sendable, Equatable, Identifiable {
+    public enum State: String, Sendable, Codable {
+        /// Waiting for `runAt`.
+        case queued
+        /// Leased by a worker until `leaseExpiresAt`; an expired lease makes it available again.
+        case running
+        /// Finished successfully.
+        case done
+        /// Gave up: attempts exhausted or a permanent failure. `lastError` says why.
+        case dead
+    }
+
+    public var id: Int64
+    public var kind: String
+    /// Handler-specific data, usually JSON.
+    public var payload: String
+    public var state: State
+    /// How many times a worker has taken the job, the current run included.
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var runAt: Date
+    public var leaseOwner: String?
+    public var leaseExpiresAt: Date?
+    public var lastError: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: Int64, kind: String, payload: String, state: State, attempts: Int, maxAttempts: Int, runAt: Date, leaseOwner: String?,
+        leaseExpiresAt: Date?, lastError: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.state = state
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+        self.leaseOwner = leaseOwner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A job to be queued.
+public struct JobRequest: Sendable, Equatable {
+    public var kind: String
+    public var payload: String
+    public var runAt: Date?
+    public var maxAttempts: Int
+
+    public init(kind: String, payload: String, runAt: Date? = nil, maxAttempts: Int = 5) {
+        self.kind = kind
+        self.payload = payload
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A durable queue of jobs with leases: a worker leases a job for a while, extends the lease with
+/// heartbeats while it works, and completes or fails it. A worker that dies stops heartbeating; once its
+/// lease expires another worker takes the job. Handlers must therefore be idempotent.
+///
+/// Every implementation passes the contract suite in `EncoreSQLiteTests/JobQueueContract.swift`.
+public protocol JobQueue: Sendable {
+    @discardableResult
+    func enqueue(_ request: JobRequest) async throws -> Int64
+
+    /// Leases the job that is due first (queued with `runAt` ≤ `now`, or running with an expired lease) for
+    /// `owner` until `now + duration`, counting an attempt; nil when nothing is due.
+    func lease(owner: String, duration: Duration, now: Date) async throws -> Job?
+
+    /// Extends `owner`'s lease; false when `owner` no longer holds it.
+    func heartbeat(jobId: Int64, owner: String, duration: Duration, now: Date) async throws -> Bool
+
+    /// Marks the job done; false when `owner` no longer holds it.
+    func complete(jobId: Int64, owner: String, now: Date) async throws -> Bool
+
+    /// Records a failure: queued again at `retryAt`, or dead when `retryAt` is nil or attempts are used up.
+    /// False when `owner` no longer holds the lease.
+    func fail(jobId: Int64, owner: String, error: String, retryAt: Date?, now: Date) async throws -> Bool
+
+    func job(id: Int64) async throws -> Job?
+}

@@ -1,0 +1,123 @@
+import EncoreCore
+import Foundation
+import GRDB
+
+struct JobRecord: Codable, EpochDatedRecord {
+    static let databaseTableName = "job"
+
+    var id: Int64?
+    var kind: String
+    var payload: String
+    var state: String
+    var attempts: Int
+    var maxAttempts: Int
+    var runAt: Date
+    var leaseOwner: String?
+    var leaseExpiresAt: Date?
+    var lastError: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    func domain() throws -> Job {
+        guard let id, let state = Job.State(rawValue: state) else { throw SQLiteCatalogStore.corrupt("job \(String(describing: id))") }
+        return Job(
+            id: id, kind: kind, payload: payload, state: state, attempts: attempts, maxAttempts: maxAttempts, runAt: runAt,
+            leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt, lastError: lastError, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    static func new(_ request: JobRequest, now: Date) -> JobRecord {
+        JobRecord(
+            id: nil, kind: request.kind, payload: request.payload, state: Job.State.queued.rawValue, attempts: 0,
+            maxAttempts: max(1, request.maxAttempts), runAt: request.runAt ?? now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil,
+            createdAt: now, updatedAt: now)
+    }
+
+    static func insert(_ request: JobRequest, now: Date, into db: Database) throws -> Int64 {
+        var record = JobRecord.new(request, now: now)
+        try record.insert(db)
+        return record.id ?? db.lastInsertedRowID
+    }
+}
+
+/// The job queue in the catalog's SQLite file, so that a track row and the job that processes it are
+/// written in one transaction.
+extension SQLiteCatalogStore: JobQueue {
+    public func enqueue(_ request: JobRequest) async throws -> Int64 {
+        try await pool.write { db in try JobRecord.insert(request, now: Date(), into: db) }
+    }
+
+    public func lease(owner: String, duration: Duration, now: Date) async throws -> Job? {
+        try await pool.write { db in
+            while true {
+                let due = try JobRecord.fetchOne(
+                    db,
+                    sql: """
+                        SELECT * FROM job
+                        WHERE (state = 'queued' AND runAt <= ?) OR (state = 'running' AND leaseExpiresAt <= ?)
+                        ORDER BY runAt, id LIMIT 1
+                        """,
+                    arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+                guard var job = due else { return nil }
+                // A job whose worker keeps dying (it never reports back) must not come back forever.
+                if job.state == Job.State.running.rawValue, job.attempts >= job.maxAttempts {
+                    job.state = Job.State.dead.rawValue
+                    job.lastError = "lease expired on the last attempt: the worker stopped (\(job.lastError ?? "no error recorded"))"
+                    job.leaseOwner = nil
+                    job.leaseExpiresAt = nil
+                    job.updatedAt = now
+                    try job.update(db)
+                    continue
+                }
+                job.state = Job.State.running.rawValue
+                job.attempts += 1
+                job.leaseOwner = owner
+                job.leaseExpiresAt = now.addingTimeInterval(duration.timeInterval)
+                job.updatedAt = now
+                try job.update(db)
+                return try job.domain()
+            }
+        }
+    }
+
+    public func heartbeat(jobId: Int64, owner: String, duration: Duration, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE job SET leaseExpiresAt = ?, updatedAt = ? WHERE id = ? AND state = 'running' AND leaseOwner = ?",
+                arguments: [now.addingTimeInterval(duration.timeInterval).timeIntervalSince1970, now.timeIntervalSince1970, jobId, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func complete(jobId: Int64, owner: String, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'done', leaseOwner = NULL, leaseExpiresAt = NULL, updatedAt = ?
+                    WHERE id = ? AND state = 'running' AND leaseOwner = ?
+                    """,
+                arguments: [now.timeIntervalSince1970, jobId, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func fail(jobId: Int64, owner: String, error: String, retryAt: Date?, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: jobId), job.state == Job.State.running.rawValue, job.leaseOwner == owner else {
+                return false
+            }
+            let retry = retryAt.flatMap { job.attempts < job.maxAttempts ? $0 : nil }
+            job.state = retry == nil ? Job.State.dead.rawValue : Job.State.queued.rawValue
+            job.runAt = retry ?? job.runAt
+            job.lastError = String(error.prefix(2000))
+            job.leaseOwner = nil
+            job.leaseExpiresAt = nil
+            job.updatedAt = now
+            try job.update(db)
+            return true
+        }
+    }
+
+    public func job(id: Int64) async throws -> Job? {
+        try await pool.read { db in try JobRecord.fetchOne(db, key: id)?.domain() }
+    }
+}

@@ -1,0 +1,87 @@
+import EncoreCore
+import Foundation
+import Testing
+
+/// The behaviour every ``JobQueue`` must show; each implementation's suite runs these on a fresh queue.
+enum JobQueueContract {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func leasesAreExclusiveAndExpire(_ queue: any JobQueue) async throws {
+        let id = try await queue.enqueue(JobRequest(kind: "k", payload: "{}", runAt: t0))
+        #expect(try await queue.lease(owner: "early", duration: .seconds(10), now: t0.addingTimeInterval(-1)) == nil)  // not due yet
+        let first = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
+        #expect(first.id == id)
+        #expect(first.attempts == 1)
+        #expect(first.state == .running)
+        #expect(try await queue.lease(owner: "b", duration: .seconds(10), now: t0.addingTimeInterval(5)) == nil)  // held
+        #expect(try await queue.heartbeat(jobId: id, owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(8)))
+        #expect(try await queue.lease(owner: "b", duration: .seconds(10), now: t0.addingTimeInterval(15)) == nil)  // extended to 18
+        // "a" went quiet: after the lease expires, "b" takes over and "a" can no longer report.
+        let second = try #require(try await queue.lease(owner: "b", duration: .seconds(10), now: t0.addingTimeInterval(19)))
+        #expect(second.attempts == 2)
+        #expect(try await queue.heartbeat(jobId: id, owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(20)) == false)
+        #expect(try await queue.complete(jobId: id, owner: "a", now: t0.addingTimeInterval(20)) == false)
+        #expect(try await queue.complete(jobId: id, owner: "b", now: t0.addingTimeInterval(20)))
+        #expect(try await queue.job(id: id)?.state == .done)
+        #expect(try await queue.lease(owner: "c", duration: .seconds(10), now: t0.addingTimeInterval(100)) == nil)
+    }
+
+    static func failuresRetryThenDie(_ queue: any JobQueue) async throws {
+        let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 2))
+        _ = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
+        #expect(try await queue.fail(jobId: id, owner: "a", error: "boom", retryAt: t0.addingTimeInterval(30), now: t0))
+        let queued = try #require(try await queue.job(id: id))
+        #expect(queued.state == .queued)
+        #expect(queued.lastError == "boom")
+        #expect(try await queue.lease(owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(29)) == nil)  // backing off
+        _ = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(30)))
+        // The last attempt: a retry time is ignored, the job is dead-lettered with its error.
+        #expect(try await queue.fail(jobId: id, owner: "a", error: "boom again", retryAt: t0.addingTimeInterval(60), now: t0.addingTimeInterval(31)))
+        let dead = try #require(try await queue.job(id: id))
+        #expect(dead.state == .dead)
+        #expect(dead.lastError == "boom again")
+        #expect(dead.attempts == 2)
+        #expect(try await queue.lease(owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(1000)) == nil)
+    }
+
+    static func permanentFailuresDieAtOnce(_ queue: any JobQueue) async throws {
+        let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 5))
+        _ = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
+        #expect(try await queue.fail(jobId: id, owner: "a", error: "bad input", retryAt: nil, now: t0))
+        #expect(try await queue.job(id: id)?.state == .dead)
+    }
+
+    static func workersThatKeepDyingDeadLetterTheJob(_ queue: any JobQueue) async throws {
+        let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 2))
+        _ = try #require(try await queue.lease(owner: "a", duration: .seconds(1), now: t0))
+        _ = try #require(try await queue.lease(owner: "b", duration: .seconds(1), now: t0.addingTimeInterval(2)))
+        #expect(try await queue.lease(owner: "c", duration: .seconds(1), now: t0.addingTimeInterval(4)) == nil)
+        let dead = try #require(try await queue.job(id: id))
+        #expect(dead.state == .dead)
+        #expect(dead.lastError?.contains("lease expired") == true)
+    }
+
+    static func dueJobsComeOutInOrder(_ queue: any JobQueue) async throws {
+        let late = try await queue.enqueue(JobRequest(kind: "k", payload: "late", runAt: t0.addingTimeInterval(5)))
+        let early = try await queue.enqueue(JobRequest(kind: "k", payload: "early", runAt: t0))
+        #expect(try await queue.lease(owner: "a", duration: .seconds(60), now: t0.addingTimeInterval(10))?.id == early)
+        #expect(try await queue.lease(owner: "a", duration: .seconds(60), now: t0.addingTimeInterval(10))?.id == late)
+    }
+
+    /// Two workers racing for one job: exactly one gets it.
+    static func concurrentLeasesNeverShareAJob(_ queue: any JobQueue) async throws {
+        for index in 0..<20 { try await queue.enqueue(JobRequest(kind: "k", payload: "\(index)", runAt: t0)) }
+        let leased = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var mine: [Int64] = []
+                    while let job = try await queue.lease(owner: "w\(worker)", duration: .seconds(60), now: t0) { mine.append(job.id) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(leased.count == 20)
+        #expect(Set(leased).count == 20)
+    }
+}
