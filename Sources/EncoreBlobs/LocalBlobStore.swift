@@ -58,6 +58,35 @@ public struct LocalBlobStore: BlobStore {
         return info
     }
 
+    public func putFile(_ key: BlobKey, from path: String) async throws -> BlobInfo {
+        // Same file system (the pipeline works in the data directory): a hard link, no copying.
+        if link(path, self.path(of: key)) != 0 {
+            switch errno {
+            case EEXIST: throw Self.exists(key)
+            case ENOENT:
+                try FileManager.default.createDirectory(
+                    atPath: (self.path(of: key) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                guard FileManager.default.fileExists(atPath: path) else { throw Self.missing(key) }
+                return try await putFile(key, from: path)
+            default:
+                // Another file system: copy into the temporary directory, then publish.
+                let temporary = temporaryDirectory + "/" + UUID().uuidString
+                defer { unlink(temporary) }
+                try FileManager.default.copyItem(atPath: path, toPath: temporary)
+                try publish(from: temporary, to: key)
+            }
+        }
+        guard let info = try await info(key) else { throw Self.missing(key) }
+        return info
+    }
+
+    public func copy(_ source: BlobKey, to destination: BlobKey) async throws {
+        // Objects are never modified in place, so sharing the inode is a safe copy.
+        var status = stat()
+        guard stat(path(of: source), &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Self.missing(source) }
+        try publish(from: path(of: source), to: destination)
+    }
+
     public func info(_ key: BlobKey) async throws -> BlobInfo? {
         var status = stat()
         guard stat(path(of: key), &status) == 0 else {

@@ -29,7 +29,7 @@ public enum AudioFormats {
         case "aac": "audio/aac"
         case "m3u8": "application/vnd.apple.mpegurl"
         case "mpd": "application/dash+xml"
-        case "m4s": "audio/iso.segment"
+        case "m4s": "audio/mp4"
         default: "application/octet-stream"
         }
     }

@@ -29,6 +29,9 @@ public struct BlobKey: Hashable, Sendable, Codable, CustomStringConvertible, Com
         rawValue == prefix.rawValue || rawValue.hasPrefix(prefix.rawValue + "/")
     }
 
+    /// This key with `suffix` appended to its last segment (`a/b.m3u8` → `a/b.m3u8.gz`).
+    public func appendingSuffix(_ suffix: String) -> BlobKey? { BlobKey(rawValue + suffix) }
+
     /// A key one level below this one.
     public func appending(_ segment: String) -> BlobKey? { BlobKey(rawValue + "/" + segment) }
 

@@ -27,6 +27,12 @@ public protocol BlobStore: Sendable {
     func put<Body: AsyncSequence>(_ key: BlobKey, body: Body, maxBytes: Int) async throws -> BlobInfo
     where Body.Element == ByteBuffer
 
+    /// Stores the local file at `path` under `key` (write-once, like ``put(_:body:maxBytes:)``).
+    func putFile(_ key: BlobKey, from path: String) async throws -> BlobInfo
+
+    /// Copies an object to a new key (write-once).
+    func copy(_ source: BlobKey, to destination: BlobKey) async throws
+
     /// The object's metadata, or nil when there is none.
     func info(_ key: BlobKey) async throws -> BlobInfo?
 

@@ -110,8 +110,7 @@ public struct CatalogService: Sendable {
 
     /// Deletes the caller's account with everything it owns, stored audio included.
     public func deleteUser(_ principal: Principal) async throws {
-        let keys = try await store.deleteUser(id: principal.userId)
-        try await removeTrackObjects(keys)
+        try await removeTrackObjects(try await store.deleteUser(id: principal.userId))
     }
 
     // MARK: - Artists
@@ -244,8 +243,9 @@ public struct CatalogService: Sendable {
         return try uploadGrant(principal)
     }
 
-    /// Creates a track from an uploaded file: checks the album is the caller's, that the upload is the
-    /// caller's and really is audio, then files the object under the track and records the row.
+    /// Creates a track from an uploaded file: checks the album and the upload are the caller's, files the
+    /// upload under the track and records the row and its processing job in one transaction. The track is
+    /// `processing` until the pipeline has run.
     public func createTrack(_ principal: Principal, albumId: UUID, title: String, trackUrl: String, trackNumber: Int?) async throws -> Track {
         try principal.requirePublisher()
         let title = try Validate.text(title, field: "title")
@@ -253,15 +253,15 @@ public struct CatalogService: Sendable {
         let upload = try UploadReference(parsing: trackUrl, for: principal)
         let album = try await ownedAlbum(principal, id: albumId)
         let trackId = UUID()
-        let (audio, key) = try await adopt(upload, forTrack: trackId)
+        let source = try await adopt(upload, forTrack: trackId)
         let time = now()
         let track = Track(
-            id: trackId, albumId: album.id, artistId: album.artistId, title: title, trackNumber: trackNumber ?? 0,
-            durationMs: audio.durationMs, status: .ready, audio: audio, blobKey: key, createdAt: time, updatedAt: time)
+            id: trackId, albumId: album.id, artistId: album.artistId, title: title, trackNumber: trackNumber ?? 0, sourceKey: source,
+            createdAt: time, updatedAt: time)
         do {
-            return try await store.insertTrack(track)
+            return try await store.insertTrack(track, job: TrackProcessingJob(trackId: trackId, sourceKey: source).request)
         } catch {
-            try? await blobs.move(key, to: upload.key)  // give the upload back so the client can retry
+            try? await blobs.move(source, to: upload.key)  // give the upload back so the client can retry
             throw error
         }
     }
@@ -276,8 +276,8 @@ public struct CatalogService: Sendable {
         return try await store.tracks(albumId: albumId, page: page)
     }
 
-    /// Changes a track's metadata and/or replaces its audio. A replaced original is removed from the blob
-    /// store only after the row points at the new one.
+    /// Changes a track's metadata and/or queues replacement audio. The current media keeps playing until
+    /// the pipeline commits the new one, which then removes the old.
     public func updateTrack(
         _ principal: Principal, id: UUID, albumId: UUID?, title: String?, trackNumber: Int?, trackUrl: String?
     ) async throws -> Track {
@@ -287,28 +287,29 @@ public struct CatalogService: Sendable {
         let trackNumber = try trackNumber.map(Validate.trackNumber)
         let upload = try trackUrl.map { try UploadReference(parsing: $0, for: principal) }
         let newAlbum = try await albumId.asyncMap { try await ownedAlbum(principal, id: $0) }
-        let replacement = try await upload.asyncMap { try await adopt($0, forTrack: id) }
+        let source = try await upload.asyncMap { try await adopt($0, forTrack: id) }
         let time = now()
         do {
-            let (before, after) = try await store.updateTrack(id: id) { track in
+            let job = source.map { TrackProcessingJob(trackId: id, sourceKey: $0).request }
+            let (before, after) = try await store.updateTrack(id: id, job: job) { track in
                 if let newAlbum {
                     track.albumId = newAlbum.id
                     track.artistId = newAlbum.artistId
                 }
                 if let title { track.title = title }
                 if let trackNumber { track.trackNumber = trackNumber }
-                if let (audio, key) = replacement {
-                    track.audio = audio
-                    track.durationMs = audio.durationMs
-                    track.blobKey = key
-                    track.status = .ready
+                if let source {
+                    track.sourceKey = source
+                    track.failure = nil
+                    if track.media == nil { track.status = .processing }
                 }
                 track.updatedAt = time
             }
-            if before.blobKey != after.blobKey { try? await blobs.delete(before.blobKey) }
+            // An upload still waiting when a newer one arrived will never be processed.
+            if let superseded = before.sourceKey, superseded != after.sourceKey { try? await blobs.delete(superseded) }
             return after
         } catch {
-            if let (_, key) = replacement, let upload { try? await blobs.move(key, to: upload.key) }
+            if let source, let upload { try? await blobs.move(source, to: upload.key) }
             throw error
         }
     }
@@ -317,25 +318,35 @@ public struct CatalogService: Sendable {
     public func deleteTrack(_ principal: Principal, id: UUID) async throws {
         try principal.requirePublisher()
         _ = try await ownedTrack(principal, id: id)
-        guard let removed = try await store.deleteTrack(id: id) else { throw EncoreError.notFound("track") }
-        try await removeTrackObjects([removed.blobKey])
+        guard try await store.deleteTrack(id: id) != nil else { throw EncoreError.notFound("track") }
+        try await removeTrackObjects([id])
     }
 
-    /// A signed, expiring URL to play a ready track, and a play event recorded for the caller.
+    /// Signed, expiring URLs to play a ready track, and a play event recorded for the caller. One token
+    /// covers the track's media prefix, so the relative URIs inside playlists and manifests work as they are.
     public func stream(_ principal: Principal, trackId: UUID) async throws -> StreamGrant {
         let track = try await track(trackId)
-        switch track.status {
-        case .ready: break
-        case .processing: throw EncoreError.conflict("track_not_ready", "The track is still being processed.")
-        case .failed: throw EncoreError.conflict("track_failed", "The track could not be processed.")
+        guard track.status == .ready, let media = track.media else {
+            if track.status == .failed, let failure = track.failure {
+                throw EncoreError.conflict("track_failed", "The track could not be processed: \(failure.message) (\(failure.code))")
+            }
+            throw EncoreError.conflict("track_not_ready", "The track is still being processed.")
         }
         let expiresAt = now().addingTimeInterval(settings.streamURLLifetime.timeInterval)
-        let url = try blobs.signedReadURL(for: track.blobKey, scope: TrackKeys.prefix(of: track.id), expiresAt: expiresAt)
+        let scope = media.prefix
+        func url(_ key: BlobKey) throws -> String { try blobs.signedReadURL(for: key, scope: scope, expiresAt: expiresAt) }
+        let files = [media.original] + media.progressive
+        let grant = StreamGrant(
+            trackUrl: try url(media.hlsMaster), hls: try url(media.hlsMaster), dash: try url(media.dashManifest),
+            progressive: try files.map { file in
+                StreamGrant.Progressive(
+                    format: file.format, codec: file.codec, bitrateKbps: file.bitrateKbps,
+                    contentType: AudioFormats.contentType(forExtension: file.key.pathExtension), url: try url(file.key))
+            },
+            trackId: track.id, albumId: track.albumId, artistId: track.artistId, title: track.title, durationMs: track.durationMs,
+            loudness: media.loudness, expiresAt: expiresAt)
         try await store.recordPlay(PlayEvent(userId: principal.userId, trackId: track.id, playedAt: now()))
-        return StreamGrant(
-            trackUrl: url, trackId: track.id, albumId: track.albumId, artistId: track.artistId, title: track.title,
-            durationMs: track.durationMs, contentType: AudioFormats.contentType(forExtension: track.blobKey.pathExtension),
-            expiresAt: expiresAt)
+        return grant
     }
 
     private func ownedTrack(_ principal: Principal, id: UUID) async throws -> Track {
@@ -344,33 +355,28 @@ public struct CatalogService: Sendable {
         return track
     }
 
-    /// Probes an upload and moves it under the track's prefix. An upload that is not audio is deleted: it
-    /// can never become a track, and keeping it would only waste space.
-    private func adopt(_ upload: UploadReference, forTrack trackId: UUID) async throws -> (AudioInfo, BlobKey) {
-        guard try await blobs.info(upload.key) != nil else {
+    /// Moves an upload under the track's prefix, where the pipeline will find it. Only the cheap checks
+    /// happen here; whether it really is audio is the pipeline's to find out.
+    private func adopt(_ upload: UploadReference, forTrack trackId: UUID) async throws -> BlobKey {
+        guard let info = try await blobs.info(upload.key) else {
             throw EncoreError.unprocessable("upload_missing", "Nothing was uploaded to that trackUrl, or it is already used by a track.")
         }
-        let audio: AudioInfo
-        do {
-            audio = try await prober.probe(try await blobs.readableLocation(of: upload.key))
-        } catch let error as EncoreError where error.kind == .unprocessable {
-            try? await blobs.delete(upload.key)
-            throw error
+        guard info.size <= settings.maxUploadBytes else {
+            throw EncoreError(.tooLarge, code: "upload_too_large", message: "The upload exceeds the limit of \(settings.maxUploadBytes) bytes.")
         }
-        let key = TrackKeys.original(
-            trackId: trackId, uploadId: upload.uploadId, fileExtension: AudioFormats.fileExtension(container: audio.container, codec: audio.codec))
+        let key = TrackKeys.source(trackId: trackId, uploadId: upload.uploadId)
         do {
             try await blobs.move(upload.key, to: key)
         } catch let error as EncoreError where error.kind == .notFound {
             throw EncoreError.unprocessable("upload_missing", "That upload was just used by another request.")
         }
-        return (audio, key)
+        return key
     }
 
-    private func removeTrackObjects(_ keys: [BlobKey]) async throws {
-        for key in keys {
+    private func removeTrackObjects(_ trackIds: [UUID]) async throws {
+        for id in trackIds {
             // The rows are gone already; objects left behind by a failure here are unreachable, not visible.
-            try await blobs.deleteAll(under: TrackKeys.prefix(fromOriginal: key) ?? key)
+            try await blobs.deleteAll(under: TrackKeys.prefix(of: id))
         }
     }
 
@@ -476,15 +482,29 @@ public struct UploadGrant: Codable, Sendable, Equatable {
     public var maxBytes: Int
 }
 
-/// What a client needs to play a track.
+/// What a client needs to play a track. Every URL carries the same token, scoped to the track's media.
 public struct StreamGrant: Codable, Sendable, Equatable {
+    public struct Progressive: Codable, Sendable, Equatable {
+        public var format: String
+        public var codec: String
+        /// Nil for the lossless original.
+        public var bitrateKbps: Int?
+        public var contentType: String
+        public var url: String
+    }
+
+    /// The HLS multivariant playlist (what most players want).
     public var trackUrl: String
+    public var hls: String
+    public var dash: String
+    /// Whole files for clients without adaptive streaming; the original comes first.
+    public var progressive: [Progressive]
     public var trackId: UUID
     public var albumId: UUID
     public var artistId: UUID
     public var title: String
     public var durationMs: Int
-    public var contentType: String
+    public var loudness: Loudness
     public var expiresAt: Date
 }
 
@@ -522,15 +542,16 @@ public struct UploadReference: Sendable, Equatable {
 public enum TrackKeys {
     public static func prefix(of trackId: UUID) -> BlobKey { BlobKey("tracks/\(trackId.uuidString.lowercased())")! }
 
-    public static func original(trackId: UUID, uploadId: UUID, fileExtension: String) -> BlobKey {
-        prefix(of: trackId).appending("original-\(uploadId.uuidString.lowercased()).\(fileExtension)")!
+    /// Where an upload waits for the pipeline.
+    public static func source(trackId: UUID, uploadId: UUID) -> BlobKey {
+        prefix(of: trackId).appending("source-\(uploadId.uuidString.lowercased())")!
     }
 
-    /// The track prefix of a key below `tracks/{id}/`, or nil.
-    public static func prefix(fromOriginal key: BlobKey) -> BlobKey? {
-        let segments = key.segments
-        guard segments.count >= 2, segments[0] == "tracks" else { return nil }
-        return BlobKey("tracks/\(segments[1])")
+    /// The folder for the media made from one source: each upload gets its own, so a replacement never
+    /// overwrites what is being served and a retried job finds its own leftovers.
+    public static func mediaPrefix(forSource source: BlobKey) -> BlobKey? {
+        guard let name = source.segments.last, name.hasPrefix("source-"), source.segments.count == 3 else { return nil }
+        return BlobKey("\(source.segments.dropLast().joined(separator: "/"))/media-\(name.dropFirst("source-".count))")
     }
 }
 

@@ -6,8 +6,8 @@ import Foundation
 /// permissions: callers (``CatalogService``) decide who may do what. Every implementation passes the
 /// shared contract suite in `EncoreSQLiteTests/CatalogStoreContract.swift`.
 ///
-/// Deletions that cascade to tracks return the blob keys of the removed tracks, so that the caller can
-/// remove the objects once the rows are gone.
+/// Deletions that cascade to tracks return the ids of the removed tracks, so that the caller can remove
+/// their objects (everything under `tracks/{id}/`) once the rows are gone.
 public protocol CatalogStore: Sendable {
     /// Cheap round trip used by readiness checks.
     func ping() async throws
@@ -20,7 +20,7 @@ public protocol CatalogStore: Sendable {
     func credentials(email: String) async throws -> (user: User, passwordHash: String)?
     /// Applies `change` to the stored user in one transaction; `newPasswordHash` replaces the hash when given.
     func updateUser(id: UUID, newPasswordHash: String?, _ change: @escaping @Sendable (inout User) throws -> Void) async throws -> User
-    func deleteUser(id: UUID) async throws -> [BlobKey]
+    func deleteUser(id: UUID) async throws -> [UUID]
 
     // MARK: Artists
     func insertArtist(_ artist: Artist) async throws
@@ -28,7 +28,7 @@ public protocol CatalogStore: Sendable {
     /// Artists ordered by name; only those owned by `ownerId` when given.
     func artists(ownerId: UUID?, page: PageRequest) async throws -> Page<Artist>
     func updateArtist(id: UUID, _ change: @escaping @Sendable (inout Artist) throws -> Void) async throws -> Artist
-    func deleteArtist(id: UUID) async throws -> [BlobKey]
+    func deleteArtist(id: UUID) async throws -> [UUID]
 
     // MARK: Albums
     func insertAlbum(_ album: Album) async throws
@@ -36,17 +36,27 @@ public protocol CatalogStore: Sendable {
     /// An artist's albums, oldest release first.
     func albums(artistId: UUID, page: PageRequest) async throws -> Page<Album>
     func updateAlbum(id: UUID, _ change: @escaping @Sendable (inout Album) throws -> Void) async throws -> Album
-    func deleteAlbum(id: UUID) async throws -> [BlobKey]
+    func deleteAlbum(id: UUID) async throws -> [UUID]
 
     // MARK: Tracks
-    /// Inserts a track. When `track.trackNumber` is 0 the next free number in the album is assigned.
-    /// Throws `conflict`/`track_number_taken` when the number is used in that album.
-    func insertTrack(_ track: Track) async throws -> Track
+    /// Inserts a track, and queues `job` in the same transaction. When `track.trackNumber` is 0 the next free
+    /// number in the album is assigned. Throws `conflict`/`track_number_taken` when the number is used.
+    func insertTrack(_ track: Track, job: JobRequest?) async throws -> Track
     func track(id: UUID) async throws -> Track?
     /// An album's tracks in track-number order.
     func tracks(albumId: UUID, page: PageRequest) async throws -> Page<Track>
-    /// Applies `change` in one transaction and returns the track before and after.
-    func updateTrack(id: UUID, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (before: Track, after: Track)
+    /// Applies `change` and queues `job` in one transaction; returns the track before and after.
+    func updateTrack(id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (
+        before: Track, after: Track
+    )
+
+    /// Commits the pipeline's outcome for the upload `sourceKey`, only if the track still waits for that
+    /// upload (it was not deleted or replaced meanwhile). Returns the track before and after, or nil when
+    /// the outcome is stale. A ready outcome stores the fingerprint too.
+    func finishProcessing(trackId: UUID, sourceKey: BlobKey, outcome: ProcessingOutcome) async throws -> (before: Track, after: Track)?
+
+    /// Fingerprints of ready tracks whose duration is within `tolerance` seconds of `durationSeconds`.
+    func fingerprintCandidates(durationSeconds: Double, tolerance: Double, excludingTrack: UUID) async throws -> [FingerprintCandidate]
     /// Removes the track (and its playlist entries and play events); returns it, or nil when it did not exist.
     func deleteTrack(id: UUID) async throws -> Track?
 
@@ -73,5 +83,24 @@ public struct PlaylistSlot: Sendable, Equatable {
     public init(trackId: UUID, addedAt: Date) {
         self.trackId = trackId
         self.addedAt = addedAt
+    }
+}
+
+/// What the pipeline decided about one upload.
+public enum ProcessingOutcome: Sendable {
+    case ready(media: TrackMedia, audio: AudioInfo, fingerprint: AudioFingerprint, linkedTrackId: UUID?)
+    case failed(TrackFailure)
+}
+
+/// A stored fingerprint and whose track it is.
+public struct FingerprintCandidate: Sendable {
+    public var trackId: UUID
+    public var artistId: UUID
+    public var fingerprint: AudioFingerprint
+
+    public init(trackId: UUID, artistId: UUID, fingerprint: AudioFingerprint) {
+        self.trackId = trackId
+        self.artistId = artistId
+        self.fingerprint = fingerprint
     }
 }

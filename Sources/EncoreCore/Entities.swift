@@ -106,7 +106,11 @@ public struct AudioInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// A track: metadata plus the stored original audio.
+/// A track: metadata, and once the pipeline has run, its audio in every served form.
+///
+/// `status` is `processing` until the first upload has been processed, then `ready` (media is set) or
+/// `failed` (failure says why). A replacement upload leaves a ready track ready, with its old media,
+/// until the new media is committed; `sourceKey` is set while an upload waits for the pipeline.
 public struct Track: Codable, Sendable, Equatable, Identifiable {
     public var id: UUID
     public var albumId: UUID
@@ -114,17 +118,26 @@ public struct Track: Codable, Sendable, Equatable, Identifiable {
     public var artistId: UUID
     public var title: String
     public var trackNumber: Int
+    /// 0 until the audio has been probed.
     public var durationMs: Int
     public var status: TrackStatus
-    public var audio: AudioInfo
-    /// Object key of the original audio in the blob store.
-    public var blobKey: BlobKey
+    /// What the current original holds; nil until processed.
+    public var audio: AudioInfo?
+    /// The committed renditions; nil until processed.
+    public var media: TrackMedia?
+    /// An upload waiting for (or in) the pipeline.
+    public var sourceKey: BlobKey?
+    /// Why the last processing failed.
+    public var failure: TrackFailure?
+    /// Another track of the same artist with the same recording (a re-upload).
+    public var linkedTrackId: UUID?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: UUID, albumId: UUID, artistId: UUID, title: String, trackNumber: Int, durationMs: Int, status: TrackStatus,
-        audio: AudioInfo, blobKey: BlobKey, createdAt: Date, updatedAt: Date
+        id: UUID, albumId: UUID, artistId: UUID, title: String, trackNumber: Int, durationMs: Int = 0, status: TrackStatus = .processing,
+        audio: AudioInfo? = nil, media: TrackMedia? = nil, sourceKey: BlobKey? = nil, failure: TrackFailure? = nil,
+        linkedTrackId: UUID? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.albumId = albumId
@@ -134,7 +147,10 @@ public struct Track: Codable, Sendable, Equatable, Identifiable {
         self.durationMs = durationMs
         self.status = status
         self.audio = audio
-        self.blobKey = blobKey
+        self.media = media
+        self.sourceKey = sourceKey
+        self.failure = failure
+        self.linkedTrackId = linkedTrackId
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

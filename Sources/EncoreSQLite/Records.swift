@@ -102,13 +102,13 @@ struct TrackRecord: Codable, EpochDatedRecord {
     var trackNumber: Int
     var durationMs: Int
     var status: String
-    var blobKey: String
-    var container: String
-    var codec: String
-    var sampleRate: Int
-    var channels: Int
-    var bitRate: Int?
-    var sizeBytes: Int
+    /// JSON: GRDB stores nested Codable values as JSON text.
+    var audio: AudioInfo?
+    var media: TrackMedia?
+    var sourceKey: String?
+    var failureCode: String?
+    var failureMessage: String?
+    var linkedTrackId: UUID?
     var createdAt: Date
     var updatedAt: Date
 
@@ -120,26 +120,61 @@ struct TrackRecord: Codable, EpochDatedRecord {
         trackNumber = t.trackNumber
         durationMs = t.durationMs
         status = t.status.rawValue
-        blobKey = t.blobKey.rawValue
-        container = t.audio.container
-        codec = t.audio.codec
-        sampleRate = t.audio.sampleRate
-        channels = t.audio.channels
-        bitRate = t.audio.bitRate
-        sizeBytes = t.audio.sizeBytes
+        audio = t.audio
+        media = t.media
+        sourceKey = t.sourceKey?.rawValue
+        failureCode = t.failure?.code
+        failureMessage = t.failure?.message
+        linkedTrackId = t.linkedTrackId
         createdAt = t.createdAt
         updatedAt = t.updatedAt
     }
 
     func domain() throws -> Track {
         guard let status = TrackStatus(rawValue: status) else { throw SQLiteCatalogStore.corrupt("track.status \(status)") }
-        guard let key = BlobKey(blobKey) else { throw SQLiteCatalogStore.corrupt("track.blobKey \(blobKey)") }
-        let audio = AudioInfo(
-            container: container, codec: codec, durationMs: durationMs, sampleRate: sampleRate, channels: channels,
-            bitRate: bitRate, sizeBytes: sizeBytes)
+        var key: BlobKey?
+        if let sourceKey {
+            guard let parsed = BlobKey(sourceKey) else { throw SQLiteCatalogStore.corrupt("track.sourceKey \(sourceKey)") }
+            key = parsed
+        }
+        let failure = failureCode.map { TrackFailure(code: $0, message: failureMessage ?? "") }
         return Track(
-            id: id, albumId: albumId, artistId: artistId, title: title, trackNumber: trackNumber, durationMs: durationMs,
-            status: status, audio: audio, blobKey: key, createdAt: createdAt, updatedAt: updatedAt)
+            id: id, albumId: albumId, artistId: artistId, title: title, trackNumber: trackNumber, durationMs: durationMs, status: status,
+            audio: audio, media: media, sourceKey: key, failure: failure, linkedTrackId: linkedTrackId, createdAt: createdAt,
+            updatedAt: updatedAt)
+    }
+}
+
+struct FingerprintRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "fingerprint"
+
+    var trackId: UUID
+    var artistId: UUID
+    var durationSeconds: Double
+    /// Sub-fingerprints as little-endian 32-bit words.
+    var raw: Data
+
+    init(trackId: UUID, artistId: UUID, fingerprint: AudioFingerprint) {
+        self.trackId = trackId
+        self.artistId = artistId
+        durationSeconds = fingerprint.durationSeconds
+        var data = Data(capacity: fingerprint.values.count * 4)
+        for value in fingerprint.values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        raw = data
+    }
+
+    var fingerprint: AudioFingerprint {
+        let bytes = [UInt8](raw)
+        var values: [UInt32] = []
+        values.reserveCapacity(bytes.count / 4)
+        for index in stride(from: 0, to: bytes.count - bytes.count % 4, by: 4) {
+            var value = UInt32(bytes[index])
+            value |= UInt32(bytes[index + 1]) << 8
+            value |= UInt32(bytes[index + 2]) << 16
+            value |= UInt32(bytes[index + 3]) << 24
+            values.append(value)
+        }
+        return AudioFingerprint(durationSeconds: durationSeconds, values: values)
     }
 }
 

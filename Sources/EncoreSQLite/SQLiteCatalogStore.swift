@@ -55,9 +55,9 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    public func deleteUser(id: UUID) async throws -> [BlobKey] {
+    public func deleteUser(id: UUID) async throws -> [UUID] {
         try await write { db in
-            let keys = try Self.blobKeys(db, whereClause: "artistId IN (SELECT id FROM artist WHERE ownerId = ?)", id)
+            let keys = try Self.trackIds(db, whereClause: "artistId IN (SELECT id FROM artist WHERE ownerId = ?)", id)
             guard try UserRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("user") }
             return keys
         }
@@ -92,9 +92,9 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    public func deleteArtist(id: UUID) async throws -> [BlobKey] {
+    public func deleteArtist(id: UUID) async throws -> [UUID] {
         try await write { db in
-            let keys = try Self.blobKeys(db, whereClause: "artistId = ?", id)
+            let keys = try Self.trackIds(db, whereClause: "artistId = ?", id)
             guard try ArtistRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("artist") }
             return keys
         }
@@ -128,9 +128,9 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    public func deleteAlbum(id: UUID) async throws -> [BlobKey] {
+    public func deleteAlbum(id: UUID) async throws -> [UUID] {
         try await write { db in
-            let keys = try Self.blobKeys(db, whereClause: "albumId = ?", id)
+            let keys = try Self.trackIds(db, whereClause: "albumId = ?", id)
             guard try AlbumRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("album") }
             return keys
         }
@@ -138,8 +138,9 @@ public struct SQLiteCatalogStore: CatalogStore {
 
     // MARK: Tracks
 
-    public func insertTrack(_ track: Track) async throws -> Track {
+    public func insertTrack(_ track: Track, job: JobRequest?) async throws -> Track {
         try await write { db in
+            if let job { _ = try JobRecord.insert(job, now: Date(), into: db) }
             var track = track
             if track.trackNumber == 0 {
                 let highest = try Int.fetchOne(db, sql: "SELECT MAX(trackNumber) FROM track WHERE albumId = ?", arguments: [track.albumId])
@@ -162,13 +163,54 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    public func updateTrack(id: UUID, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (before: Track, after: Track) {
+    public func updateTrack(id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (
+        before: Track, after: Track
+    ) {
         try await write { db in
             guard let before = try TrackRecord.fetchOne(db, key: id)?.domain() else { throw EncoreError.notFound("track") }
             var after = before
             try change(&after)
             try TrackRecord(after).update(db)
+            if let job { _ = try JobRecord.insert(job, now: Date(), into: db) }
             return (before, after)
+        }
+    }
+
+    public func finishProcessing(trackId: UUID, sourceKey: BlobKey, outcome: ProcessingOutcome) async throws -> (before: Track, after: Track)? {
+        try await write { db in
+            guard let before = try TrackRecord.fetchOne(db, key: trackId)?.domain(), before.sourceKey == sourceKey else { return nil }
+            var after = before
+            after.sourceKey = nil
+            after.updatedAt = Date()
+            switch outcome {
+            case .ready(let media, let audio, let fingerprint, let linkedTrackId):
+                after.media = media
+                after.audio = audio
+                after.durationMs = audio.durationMs
+                after.status = .ready
+                after.failure = nil
+                after.linkedTrackId = linkedTrackId
+                try FingerprintRecord(trackId: trackId, artistId: before.artistId, fingerprint: fingerprint).upsert(db)
+            case .failed(let failure):
+                after.failure = failure
+                // A failed replacement leaves the previous media playing.
+                after.status = before.media == nil ? .failed : .ready
+            }
+            try TrackRecord(after).update(db)
+            return (before, after)
+        }
+    }
+
+    public func fingerprintCandidates(durationSeconds: Double, tolerance: Double, excludingTrack: UUID) async throws -> [FingerprintCandidate] {
+        try await pool.read { db in
+            try FingerprintRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT f.* FROM fingerprint f JOIN track t ON t.id = f.trackId
+                    WHERE f.durationSeconds BETWEEN ? AND ? AND f.trackId != ? AND t.status = 'ready'
+                    """,
+                arguments: [durationSeconds - tolerance, durationSeconds + tolerance, excludingTrack]
+            ).map { FingerprintCandidate(trackId: $0.trackId, artistId: $0.artistId, fingerprint: $0.fingerprint) }
         }
     }
 
@@ -269,8 +311,8 @@ public struct SQLiteCatalogStore: CatalogStore {
         try PlaylistEntryRecord.filter(Column("playlistId") == playlistId).fetchCount(db)
     }
 
-    private static func blobKeys(_ db: Database, whereClause: String, _ id: UUID) throws -> [BlobKey] {
-        try String.fetchAll(db, sql: "SELECT blobKey FROM track WHERE \(whereClause)", arguments: [id]).compactMap(BlobKey.init)
+    private static func trackIds(_ db: Database, whereClause: String, _ id: UUID) throws -> [UUID] {
+        try UUID.fetchAll(db, sql: "SELECT id FROM track WHERE \(whereClause) ORDER BY id", arguments: [id])
     }
 
     /// A write transaction whose constraint violations come back as domain conflicts.
@@ -288,7 +330,7 @@ public struct SQLiteCatalogStore: CatalogStore {
         if message.contains("track.albumId, track.trackNumber") {
             return .conflict("track_number_taken", "Another track of that album has that trackNumber.")
         }
-        if message.contains("track.blobKey") { return .conflict("upload_already_used", "That upload belongs to another track.") }
+        if message.contains("track.sourceKey") { return .conflict("upload_already_used", "That upload belongs to another track.") }
         if message.contains("FOREIGN KEY") { return .conflict("reference_missing", "A referenced item no longer exists.") }
         return .conflict("conflict", "The change conflicts with the current state.")
     }

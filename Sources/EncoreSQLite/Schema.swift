@@ -1,3 +1,5 @@
+import EncoreCore
+import Foundation
 import GRDB
 
 /// Named, append-only migrations. Never edit a migration that has shipped: add a new one.
@@ -90,6 +92,49 @@ enum Schema {
                 t.column("updatedAt", .double).notNull()
             }
             try db.create(index: "job_due", on: "job", columns: ["state", "runAt"])
+        }
+        migrator.registerMigration("2026-11-29 track pipeline") { db in
+            // SQLite cannot relax NOT NULL columns: rebuild the table (foreign keys are off while a
+            // migration runs, and checked when it ends). Existing tracks go back through the pipeline.
+            try db.create(table: "newTrack") { t in
+                t.primaryKey("id", .blob)
+                t.column("albumId", .blob).notNull().references("album", onDelete: .cascade)
+                t.column("artistId", .blob).notNull().references("artist", onDelete: .cascade)
+                t.column("title", .text).notNull()
+                t.column("trackNumber", .integer).notNull()
+                t.column("durationMs", .integer).notNull()
+                t.column("status", .text).notNull()
+                t.column("audio", .text)
+                t.column("media", .text)
+                t.column("sourceKey", .text).unique()
+                t.column("failureCode", .text)
+                t.column("failureMessage", .text)
+                t.column("linkedTrackId", .blob)
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+                t.uniqueKey(["albumId", "trackNumber"])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO newTrack (id, albumId, artistId, title, trackNumber, durationMs, status, sourceKey, createdAt, updatedAt)
+                    SELECT id, albumId, artistId, title, trackNumber, durationMs, 'processing', blobKey, createdAt, updatedAt FROM track
+                    """)
+            let pending = try Row.fetchAll(db, sql: "SELECT id, sourceKey FROM newTrack")
+            for row in pending {
+                guard let id = row["id"] as UUID?, let key = BlobKey(row["sourceKey"] as String) else { continue }
+                _ = try JobRecord.insert(TrackProcessingJob(trackId: id, sourceKey: key).request, now: Date(), into: db)
+            }
+            try db.drop(table: "track")
+            try db.rename(table: "newTrack", to: "track")
+            try db.create(index: "track_on_albumId", on: "track", columns: ["albumId"])
+            try db.create(index: "track_on_artistId", on: "track", columns: ["artistId"])
+            try db.create(table: "fingerprint") { t in
+                t.primaryKey("trackId", .blob).references("track", onDelete: .cascade)
+                t.column("artistId", .blob).notNull()
+                t.column("durationSeconds", .double).notNull()
+                t.column("raw", .blob).notNull()
+            }
+            try db.create(index: "fingerprint_on_duration", on: "fingerprint", columns: ["durationSeconds"])
         }
         return migrator
     }

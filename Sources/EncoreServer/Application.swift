@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The catalog service and its storage, opened from a configuration: what both `encore serve` and the
@@ -15,11 +16,13 @@ public struct EncoreServices: Sendable {
     public let catalog: CatalogService
     public let store: SQLiteCatalogStore
     public let blobs: LocalBlobStore
+    /// Runs pipeline jobs from the catalog's queue.
+    public let jobRunner: JobRunner
     let keys: SigningKeys
     let publicBaseURL: PublicBaseURL
 
     /// Creates the data directory, database, blob directory and secret on first use.
-    public static func open(_ configuration: EncoreConfiguration) throws -> EncoreServices {
+    public static func open(_ configuration: EncoreConfiguration, logger: Logger = Logger(label: "encore")) throws -> EncoreServices {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
@@ -34,7 +37,18 @@ public struct EncoreServices: Sendable {
             settings: .init(
                 maxUploadBytes: configuration.maxUploadBytes, uploadURLLifetime: configuration.uploadURLLifetime,
                 streamURLLifetime: configuration.streamURLLifetime))
-        return EncoreServices(configuration: configuration, catalog: catalog, store: store, blobs: blobs, keys: keys, publicBaseURL: publicBaseURL)
+        let pipeline = TrackPipeline(
+            store: store, blobs: blobs, prober: prober, fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
+            transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), workDirectory: data + "/tmp",
+            log: { logger.info("\($0)") })
+        let runner = JobRunner(
+            queue: store, handlers: [TrackProcessingJob.kind: pipeline],
+            settings: .init(
+                concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat),
+            log: { logger.warning("\($0)") })
+        return EncoreServices(
+            configuration: configuration, catalog: catalog, store: store, blobs: blobs, jobRunner: runner, keys: keys,
+            publicBaseURL: publicBaseURL)
     }
 }
 
@@ -102,13 +116,14 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "encore")
     logger.logLevel = configuration.logLevel
-    let services = try EncoreServices.open(configuration)
+    let services = try EncoreServices.open(configuration, logger: logger)
     let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
     let router = buildRouter(services, tokens: tokens)
     let host = configuration.host
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: "encore"),
+        services: configuration.workers > 0 ? [JobRunnerService(runner: services.jobRunner)] : [],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             services.publicBaseURL.listening(host: host, port: port)
@@ -122,4 +137,15 @@ public func registeredRoutes(_ configuration: EncoreConfiguration) async throws 
     let services = try EncoreServices.open(configuration)
     let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
     return buildRouter(services, tokens: tokens).routes.map { ($0.method.rawValue, $0.path.description) }
+}
+
+/// Runs pipeline jobs until graceful shutdown; an interrupted job is retried after its lease expires.
+public struct JobRunnerService: Service {
+    let runner: JobRunner
+
+    public init(runner: JobRunner) { self.runner = runner }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await runner.run() }
+    }
 }

@@ -24,7 +24,13 @@ public struct EncoreConfiguration: Sendable {
     public var maxUploadBytes: Int = 2 << 30
     /// Largest JSON request body, in bytes.
     public var maxJSONBodyBytes: Int = 1 << 20
+    /// Pipeline jobs run at once inside `encore serve`; 0 leaves them to `encore worker` processes.
+    public var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// A job whose worker stops heartbeating is retried after this long.
+    public var jobLease: Duration = .seconds(60)
+    public var jobHeartbeat: Duration = .seconds(10)
     public var ffprobePath: String = "ffprobe"
+    public var fpcalcPath: String = "fpcalc"
     public var ffmpegPath: String = "ffmpeg"
     public var logLevel: Logger.Level = .info
 
@@ -51,7 +57,13 @@ public struct EncoreConfiguration: Sendable {
         if let seconds = try integer("ENCORE_UPLOAD_URL_TTL", 10...604_800) { configuration.uploadURLLifetime = .seconds(seconds) }
         if let seconds = try integer("ENCORE_STREAM_URL_TTL", 10...604_800) { configuration.streamURLLifetime = .seconds(seconds) }
         if let bytes = try integer("ENCORE_MAX_UPLOAD_BYTES", 1...(1 << 40)) { configuration.maxUploadBytes = bytes }
+        if let workers = try integer("ENCORE_WORKERS", 0...256) { configuration.workers = workers }
+        if let seconds = try integer("ENCORE_JOB_LEASE", 1...86_400) {
+            configuration.jobLease = .seconds(seconds)
+            configuration.jobHeartbeat = min(configuration.jobHeartbeat, .milliseconds(seconds * 1000 / 4))
+        }
         if let path = value("ENCORE_FFPROBE") { configuration.ffprobePath = path }
+        if let path = value("ENCORE_FPCALC") { configuration.fpcalcPath = path }
         if let path = value("ENCORE_FFMPEG") { configuration.ffmpegPath = path }
         if let level = value("ENCORE_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level) else {

@@ -39,8 +39,18 @@ struct MediaOrigin {
 
     private func serve(_ request: Request, context: EncoreRequestContext, includeBody: Bool) async throws -> Response {
         let (key, grant) = try authorise(request)
-        guard let info = try await blobs.info(key) else {
+        guard var info = try await blobs.info(key) else {
             throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
+        }
+        var path = blobs.path(of: key)
+        var encoding: String?
+        // Playlists and manifests have gzip twins written by the pipeline: serve those when the client accepts gzip.
+        if ["m3u8", "mpd"].contains(key.pathExtension ?? ""), Self.acceptsGzip(request.headers[.acceptEncoding]),
+            let zipped = key.appendingSuffix(".gz"), let zippedInfo = try await blobs.info(zipped)
+        {
+            info = zippedInfo
+            path = blobs.path(of: zipped)
+            encoding = "gzip"
         }
         var headers: HTTPFields = [
             .acceptRanges: "bytes",
@@ -50,14 +60,20 @@ struct MediaOrigin {
             // Cacheable by the browser for as long as the URL is valid, never by shared caches.
             .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
         ]
+        if let encoding {
+            headers[.contentEncoding] = encoding
+            headers[.vary] = "Accept-Encoding"
+        } else if ["m3u8", "mpd"].contains(key.pathExtension ?? "") {
+            headers[.vary] = "Accept-Encoding"
+        }
         if let tags = request.headers[.ifNoneMatch], Self.matches(tags, etag: info.etag) {
             return Response(status: .notModified, headers: headers)
         }
-        var outcome = ByteRange.evaluate(request.headers[.range], size: info.size)
+        // Ranges address the representation actually sent; for a compressed playlist that is not useful.
+        var outcome = encoding == nil ? ByteRange.evaluate(request.headers[.range], size: info.size) : .full
         if let ifRange = request.headers[.ifRange], ifRange.trimmingCharacters(in: .whitespaces) != info.etag {
             outcome = .full  // the client's partial copy is stale: send the whole current object
         }
-        let path = blobs.path(of: key)
         switch outcome {
         case .unsatisfiable:
             headers[.contentRange] = "bytes */\(info.size)"
@@ -84,6 +100,17 @@ struct MediaOrigin {
         let info = try await blobs.put(key, body: request.body, maxBytes: grant.maxBytes)
         context.logger.info("stored upload", metadata: ["key": "\(key)", "bytes": "\(info.size)"])
         return try APIJSON.response(UploadReceipt(size: info.size, etag: info.etag), status: .created, headers: [.eTag: info.etag])
+    }
+
+    /// True when `Accept-Encoding` lists gzip (or `*`) with a non-zero quality.
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        return header.lowercased().split(separator: ",").contains { item in
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.first == "gzip" || parts.first == "*" else { return false }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
+        }
     }
 
     /// RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly.

@@ -13,9 +13,21 @@ struct TrackResource: Codable, Sendable {
     var trackNumber: Int
     var durationMs: Int
     var status: TrackStatus
-    var audio: AudioResource
+    /// Why the last processing failed (the track is `failed`, or a replacement failed).
+    var failureReason: TrackFailure?
+    /// A replacement upload being processed while the current audio keeps playing.
+    var replacement: Replacement?
+    var audio: AudioResource?
+    var loudness: Loudness?
+    var renditions: [Rendition]?
+    var progressive: [Progressive]?
+    var linkedTrackId: UUID?
     var createdAt: Date
     var updatedAt: Date
+
+    struct Replacement: Codable, Sendable {
+        var status: TrackStatus
+    }
 
     struct AudioResource: Codable, Sendable {
         var container: String
@@ -27,6 +39,23 @@ struct TrackResource: Codable, Sendable {
         var sizeBytes: Int
     }
 
+    struct Rendition: Codable, Sendable {
+        var protocols: [String]
+        var codec: String
+        var codecs: String
+        var bitrateKbps: Int
+        var averageBandwidth: Int
+        var peakBandwidth: Int
+    }
+
+    struct Progressive: Codable, Sendable {
+        var format: String
+        var codec: String
+        var bitrateKbps: Int?
+        var contentType: String
+        var sizeBytes: Int
+    }
+
     init(_ track: Track) {
         id = track.id
         albumId = track.albumId
@@ -35,10 +64,28 @@ struct TrackResource: Codable, Sendable {
         trackNumber = track.trackNumber
         durationMs = track.durationMs
         status = track.status
-        audio = AudioResource(
-            container: track.audio.container, codec: track.audio.codec,
-            contentType: AudioFormats.contentType(forExtension: track.blobKey.pathExtension), sampleRate: track.audio.sampleRate,
-            channels: track.audio.channels, bitRate: track.audio.bitRate, sizeBytes: track.audio.sizeBytes)
+        failureReason = track.failure
+        replacement = track.media != nil && track.sourceKey != nil ? Replacement(status: .processing) : nil
+        if let audio = track.audio {
+            self.audio = AudioResource(
+                container: audio.container, codec: audio.codec,
+                contentType: AudioFormats.contentType(forExtension: track.media?.original.key.pathExtension), sampleRate: audio.sampleRate,
+                channels: audio.channels, bitRate: audio.bitRate, sizeBytes: audio.sizeBytes)
+        }
+        if let media = track.media {
+            loudness = media.loudness
+            renditions = media.renditions.map {
+                Rendition(
+                    protocols: ["hls", "dash"], codec: $0.codec, codecs: $0.codecs, bitrateKbps: $0.bitrateKbps,
+                    averageBandwidth: $0.averageBandwidth, peakBandwidth: $0.peakBandwidth)
+            }
+            progressive = ([media.original] + media.progressive).map {
+                Progressive(
+                    format: $0.format, codec: $0.codec, bitrateKbps: $0.bitrateKbps,
+                    contentType: AudioFormats.contentType(forExtension: $0.key.pathExtension), sizeBytes: $0.sizeBytes)
+            }
+        }
+        linkedTrackId = track.linkedTrackId
         createdAt = track.createdAt
         updatedAt = track.updatedAt
     }

@@ -3,13 +3,16 @@ import EncoreCore
 import EncoreServer
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `encore`: thin command-line wiring over the EncoreServer library.
 @main
 struct Encore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encore: a self-hostable music streaming platform.",
-        subcommands: [Serve.self, Admin.self],
+        subcommands: [Serve.self, Worker.self, Admin.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -33,12 +36,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Interface to listen on (env ENCORE_HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (env ENCORE_PORT, default 8080).") var port: Int?
     @Option(help: "Public base URL for signed links (env ENCORE_PUBLIC_URL, default http://host:port).") var publicURL: String?
+    @Option(help: "Pipeline jobs run in this process at once; 0 for none (env ENCORE_WORKERS, default: cores).") var workers: Int?
 
     func run() async throws {
         var configuration = try storage.configuration()
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let publicURL { configuration.publicBaseURL = publicURL }
+        if let workers { configuration.workers = max(workers, 0) }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await buildApplication(configuration) { port in
             // Written unbuffered: scripts wait for this line, and stdout is block-buffered when not a terminal.
@@ -46,6 +51,27 @@ struct Serve: AsyncParsableCommand {
         }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run media pipeline jobs only (scale-out: run the API with --workers 0 and as many of these as needed).")
+
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "Jobs run at once (env ENCORE_WORKERS, default: the number of cores).") var concurrency: Int?
+
+    func run() async throws {
+        var configuration = try storage.configuration()
+        if let concurrency { configuration.workers = max(concurrency, 1) }
+        configuration.workers = max(configuration.workers, 1)
+        var logger = Logger(label: "encore-worker")
+        logger.logLevel = configuration.logLevel
+        let services = try EncoreServices.open(configuration, logger: logger)
+        FileHandle.standardOutput.write(Data("encore worker \(services.jobRunner.workerName) running\n".utf8))
+        let group = ServiceGroup(
+            configuration: .init(services: [JobRunnerService(runner: services.jobRunner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

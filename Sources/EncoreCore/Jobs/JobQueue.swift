@@ -87,3 +87,26 @@ public protocol JobQueue: Sendable {
 
     func job(id: Int64) async throws -> Job?
 }
+
+/// The job that runs the media pipeline for one upload of one track.
+public struct TrackProcessingJob: Codable, Sendable, Equatable {
+    public static let kind = "track.process"
+
+    public var trackId: UUID
+    public var sourceKey: BlobKey
+
+    public init(trackId: UUID, sourceKey: BlobKey) {
+        self.trackId = trackId
+        self.sourceKey = sourceKey
+    }
+
+    /// The queue entry for this job.
+    public var request: JobRequest {
+        let payload = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return JobRequest(kind: Self.kind, payload: payload)
+    }
+
+    public init(payload: String) throws {
+        self = try JSONDecoder().decode(Self.self, from: Data(payload.utf8))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// The media pipeline for one upload, run as a ``TrackProcessingJob``: probe and validate, fingerprint
+/// (refusing another artist's recording), render the ladder, store every artifact under a folder of its
+/// own, then commit, so that a track is never seen half-ready.
+///
+/// It is idempotent: a re-run (after a crash) first clears what an earlier attempt stored, and a job
+/// whose upload is no longer the track's (deleted or replaced meanwhile) only cleans up.
+public struct TrackPipeline: JobHandler {
+    let store: any CatalogStore
+    let blobs: any BlobStore
+    let prober: any AudioProber
+    let fingerprinter: any AudioFingerprinter
+    let transcoder: any AudioTranscoder
+    /// Where working directories are made; on the same file system as local blobs, so files link in.
+    let workDirectory: String
+    let log: @Sendable (String) -> Void
+
+    public init(
+        store: any CatalogStore, blobs: any BlobStore, prober: any AudioProber, fingerprinter: any AudioFingerprinter,
+        transcoder: any AudioTranscoder, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.blobs = blobs
+        self.prober = prober
+        self.fingerprinter = fingerprinter
+        self.transcoder = transcoder
+        self.workDirectory = workDirectory
+        self.log = log
+    }
+
+    public func run(_ job: Job) async throws {
+        let task = try TrackProcessingJob(payload: job.payload)
+        guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else {
+            throw PermanentJobFailure("not a source key: \(task.sourceKey)")
+        }
+        guard let track = try await store.track(id: task.trackId), track.sourceKey == task.sourceKey else {
+            try await blobs.deleteAll(under: mediaPrefix)  // deleted or replaced meanwhile: leave nothing behind
+            return
+        }
+        let source = try await blobs.readableLocation(of: task.sourceKey)
+
+        let audio: AudioInfo
+        do {
+            audio = try await prober.probe(source)
+        } catch let error as EncoreError where error.kind == .unprocessable {
+            return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: error.code, message: error.message))
+        }
+
+        let fingerprint = try await fingerprinter.fingerprint(source)
+        var linkedTrackId: UUID?
+        let candidates = try await store.fingerprintCandidates(
+            durationSeconds: fingerprint.durationSeconds, tolerance: 5, excludingTrack: track.id)
+        if let match = candidates.first(where: { $0.fingerprint.similarity(to: fingerprint) >= AudioFingerprint.sameRecordingThreshold }) {
+            guard match.artistId == track.artistId else {
+                let message = "The audio matches track \(match.trackId.uuidString.lowercased()) of another artist."
+                return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: "duplicate_audio", message: message))
+            }
+            linkedTrackId = match.trackId
+        }
+
+        let work = workDirectory + "/render-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let rendered = try await transcoder.render(source: source, into: work)
+
+        // Anything an earlier, interrupted attempt stored under this folder goes first.
+        try await blobs.deleteAll(under: mediaPrefix)
+        func key(_ relative: String) throws -> BlobKey {
+            guard let key = BlobKey(mediaPrefix.rawValue + "/" + relative) else { throw PermanentJobFailure("bad artifact name \(relative)") }
+            return key
+        }
+        var sizes: [String: Int] = [:]
+        for file in rendered.files { sizes[file] = try await blobs.putFile(try key(file), from: work + "/" + file).size }
+        let originalKey = try key("original.\(AudioFormats.fileExtension(container: audio.container, codec: audio.codec))")
+        try await blobs.copy(task.sourceKey, to: originalKey)
+
+        let media = TrackMedia(
+            prefix: mediaPrefix,
+            original: MediaFile(format: originalKey.pathExtension ?? "bin", codec: audio.codec, bitrateKbps: nil, key: originalKey, sizeBytes: audio.sizeBytes),
+            hlsMaster: try key(rendered.hlsMaster), dashManifest: try key(rendered.dashManifest),
+            renditions: try rendered.variants.map { variant in
+                AdaptiveRendition(
+                    codec: variant.codec, codecs: variant.codecs, bitrateKbps: variant.bitrateKbps, averageBandwidth: variant.averageBandwidth,
+                    peakBandwidth: variant.peakBandwidth, playlist: try key(variant.playlist))
+            },
+            progressive: try rendered.progressive.map { file in
+                MediaFile(format: file.format, codec: file.codec, bitrateKbps: file.bitrateKbps, key: try key(file.path), sizeBytes: sizes[file.path] ?? 0)
+            },
+            loudness: rendered.loudness)
+
+        let outcome = ProcessingOutcome.ready(media: media, audio: audio, fingerprint: fingerprint, linkedTrackId: linkedTrackId)
+        guard let (before, _) = try await store.finishProcessing(trackId: task.trackId, sourceKey: task.sourceKey, outcome: outcome) else {
+            try await blobs.deleteAll(under: mediaPrefix)  // the track moved on while we worked
+            return
+        }
+        // Committed: the upload and the media it replaces are no longer referenced.
+        try await blobs.delete(task.sourceKey)
+        if let previous = before.media?.prefix, previous != mediaPrefix { try await blobs.deleteAll(under: previous) }
+        log("track \(task.trackId) ready: \(rendered.files.count) files, \(media.loudness.integratedLufs) LUFS")
+    }
+
+    private func fail(_ task: TrackProcessingJob, mediaPrefix: BlobKey, _ failure: TrackFailure) async throws {
+        log("track \(task.trackId) failed: \(failure.code): \(failure.message)")
+        if try await store.finishProcessing(trackId: task.trackId, sourceKey: task.sourceKey, outcome: .failed(failure)) != nil {
+            try await blobs.delete(task.sourceKey)
+        }
+        try await blobs.deleteAll(under: mediaPrefix)
+    }
+}
