@@ -46,7 +46,9 @@ public protocol CatalogStore: Sendable {
     /// An album's tracks in track-number order.
     func tracks(albumId: UUID, page: PageRequest) async throws -> Page<Track>
     /// Applies `change` and queues `job` in one transaction; returns the track before and after.
-    func updateTrack(id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (
+    func updateTrack(
+        id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void
+    ) async throws -> (
         before: Track, after: Track
     )
 

@@ -31,6 +31,16 @@ public struct TrackPipeline: JobHandler {
 
     public func run(_ job: Job) async throws {
         let task = try TrackProcessingJob(payload: job.payload)
+        do {
+            try await process(task, job: job)
+        } catch  where job.attempts >= job.maxAttempts && !(error is CancellationError) {
+            // The last attempt: say so on the track instead of leaving it processing forever.
+            guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else { throw error }
+            try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: "processing_failed", message: "Processing failed: \(error)"))
+        }
+    }
+
+    private func process(_ task: TrackProcessingJob, job: Job) async throws {
         guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else {
             throw PermanentJobFailure("not a source key: \(task.sourceKey)")
         }
@@ -59,7 +69,9 @@ public struct TrackPipeline: JobHandler {
             linkedTrackId = match.trackId
         }
 
-        let work = workDirectory + "/render-\(UUID().uuidString)"
+        // One directory per attempt; an earlier attempt's (its worker died) is removed first.
+        let work = workDirectory + "/render-job\(job.id)-attempt\(job.attempts)"
+        for earlier in 0..<job.attempts { try? FileManager.default.removeItem(atPath: workDirectory + "/render-job\(job.id)-attempt\(earlier)") }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
         let rendered = try await transcoder.render(source: source, into: work)
@@ -77,7 +89,8 @@ public struct TrackPipeline: JobHandler {
 
         let media = TrackMedia(
             prefix: mediaPrefix,
-            original: MediaFile(format: originalKey.pathExtension ?? "bin", codec: audio.codec, bitrateKbps: nil, key: originalKey, sizeBytes: audio.sizeBytes),
+            original: MediaFile(
+                format: originalKey.pathExtension ?? "bin", codec: audio.codec, bitrateKbps: nil, key: originalKey, sizeBytes: audio.sizeBytes),
             hlsMaster: try key(rendered.hlsMaster), dashManifest: try key(rendered.dashManifest),
             renditions: try rendered.variants.map { variant in
                 AdaptiveRendition(
@@ -85,7 +98,8 @@ public struct TrackPipeline: JobHandler {
                     peakBandwidth: variant.peakBandwidth, playlist: try key(variant.playlist))
             },
             progressive: try rendered.progressive.map { file in
-                MediaFile(format: file.format, codec: file.codec, bitrateKbps: file.bitrateKbps, key: try key(file.path), sizeBytes: sizes[file.path] ?? 0)
+                MediaFile(
+                    format: file.format, codec: file.codec, bitrateKbps: file.bitrateKbps, key: try key(file.path), sizeBytes: sizes[file.path] ?? 0)
             },
             loudness: rendered.loudness)
 

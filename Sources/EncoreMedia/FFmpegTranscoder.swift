@@ -117,7 +117,9 @@ public struct FFmpegTranscoder: AudioTranscoder {
             throw EncoreError(.internalFailure, code: "loudness_missing", message: "ffmpeg printed no loudness summary")
         }
         func value(after label: String) -> Double? {
-            guard let line = log[summary.upperBound...].split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) })
+            guard
+                let line = log[summary.upperBound...].split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }
+                )
             else { return nil }
             let number = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
             return number == "-inf" ? -Double.infinity : Double(number)
@@ -176,7 +178,8 @@ enum HLSPlaylists {
     static func writeMaster(_ variants: [RenderedMedia.Variant], to path: String) throws {
         var lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
         for variant in variants {
-            lines.append("#EXT-X-STREAM-INF:BANDWIDTH=\(variant.peakBandwidth),AVERAGE-BANDWIDTH=\(variant.averageBandwidth),CODECS=\"\(variant.codecs)\"")
+            lines.append(
+                "#EXT-X-STREAM-INF:BANDWIDTH=\(variant.peakBandwidth),AVERAGE-BANDWIDTH=\(variant.averageBandwidth),CODECS=\"\(variant.codecs)\"")
             lines.append(variant.playlist)
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -201,8 +204,12 @@ public struct FpcalcFingerprinter: AudioFingerprinter {
             var fingerprint: [UInt32]
         }
         // fpcalc may complain about the last frame and still print a complete fingerprint.
+        let complaint = String(decoding: run.stderr.prefix(300), as: UTF8.self)
+        if complaint.contains("Empty fingerprint") {
+            return AudioFingerprint(durationSeconds: 0, values: [])  // too short to fingerprint: matches nothing
+        }
         guard let output = try? JSONDecoder().decode(Output.self, from: run.stdout) else {
-            throw EncoreError(.internalFailure, code: "fingerprint_failed", message: "fpcalc failed: \(String(decoding: run.stderr.prefix(300), as: UTF8.self))")
+            throw EncoreError(.internalFailure, code: "fingerprint_failed", message: "fpcalc failed: \(complaint)")
         }
         return AudioFingerprint(durationSeconds: output.duration, values: output.fingerprint)
     }

@@ -163,7 +163,9 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    public func updateTrack(id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void) async throws -> (
+    public func updateTrack(
+        id: UUID, job: JobRequest?, _ change: @escaping @Sendable (inout Track) throws -> Void
+    ) async throws -> (
         before: Track, after: Track
     ) {
         try await write { db in

@@ -31,7 +31,9 @@ public struct EncoreServices: Sendable {
         let blobs = try LocalBlobStore(
             root: data + "/blobs", temporaryDirectory: data + "/tmp", signer: MediaURLSigner(secret: keys.mediaURLs),
             baseURL: { publicBaseURL.value })
-        let prober = try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath)
+        var limits = FFprobeAudioProber.Limits()
+        limits.maxDuration = configuration.maxAudioDuration
+        let prober = try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath, limits: limits)
         let catalog = CatalogService(
             store: store, blobs: blobs, prober: prober, hasher: BcryptHasher(cost: configuration.bcryptCost),
             settings: .init(

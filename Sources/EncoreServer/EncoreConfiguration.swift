@@ -22,6 +22,8 @@ public struct EncoreConfiguration: Sendable {
     public var streamURLLifetime: Duration = .seconds(3600)
     /// Largest audio upload, in bytes.
     public var maxUploadBytes: Int = 2 << 30
+    /// Longest audio accepted.
+    public var maxAudioDuration: Duration = .seconds(4 * 3600)
     /// Largest JSON request body, in bytes.
     public var maxJSONBodyBytes: Int = 1 << 20
     /// Pipeline jobs run at once inside `encore serve`; 0 leaves them to `encore worker` processes.
@@ -57,6 +59,7 @@ public struct EncoreConfiguration: Sendable {
         if let seconds = try integer("ENCORE_UPLOAD_URL_TTL", 10...604_800) { configuration.uploadURLLifetime = .seconds(seconds) }
         if let seconds = try integer("ENCORE_STREAM_URL_TTL", 10...604_800) { configuration.streamURLLifetime = .seconds(seconds) }
         if let bytes = try integer("ENCORE_MAX_UPLOAD_BYTES", 1...(1 << 40)) { configuration.maxUploadBytes = bytes }
+        if let seconds = try integer("ENCORE_MAX_DURATION", 1...86_400) { configuration.maxAudioDuration = .seconds(seconds) }
         if let workers = try integer("ENCORE_WORKERS", 0...256) { configuration.workers = workers }
         if let seconds = try integer("ENCORE_JOB_LEASE", 1...86_400) {
             configuration.jobLease = .seconds(seconds)

@@ -1046,7 +1046,7 @@ enum OpenAPIDocument {
                 ],
                 "responses": {
                   "201": {
-                    "description": "Created",
+                    "description": "Created: status processing",
                     "content": {
                       "application/json": {
                         "schema": {
@@ -1078,7 +1078,7 @@ enum OpenAPIDocument {
                   }
                 },
                 "operationId": "createTrack",
-                "description": "The album must belong to the caller, the upload must be the caller's, and the file must be decodable audio (checked with ffprobe/ffmpeg). Codes: `upload_missing`, `upload_not_yours`, `invalid_audio`, `track_number_taken`.",
+                "description": "The album and the upload must be the caller's (`upload_missing`, `upload_not_yours`, `track_number_taken`). The track is `processing` until the media pipeline has probed, fingerprinted and transcoded it; it then becomes `ready` or `failed` with `failureReason` (`invalid_audio`, `duplicate_audio`, `processing_failed`).",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1180,7 +1180,7 @@ enum OpenAPIDocument {
                   }
                 },
                 "operationId": "updateTrack",
-                "description": "With `trackUrl` (from `GET /tracks/update-url/{id}`) the audio is replaced; the previous object is removed once the new one is committed.",
+                "description": "With `trackUrl` (from `GET /tracks/update-url/{id}`) new audio goes through the pipeline while the current audio keeps playing (`replacement.status`); renditions are swapped when it is done and the old ones removed.",
                 "parameters": [
                   {
                     "name": "id",
@@ -1258,7 +1258,7 @@ enum OpenAPIDocument {
             },
             "/api/v1/tracks/{id}/stream": {
               "get": {
-                "summary": "A signed, expiring URL to play the track; records a play event",
+                "summary": "Signed, expiring URLs to play the track (HLS, DASH, progressive); records a play event",
                 "tags": [
                   "Tracks"
                 ],
@@ -2563,6 +2563,108 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "Failure": {
+                "type": "object",
+                "required": [
+                  "code",
+                  "message"
+                ],
+                "properties": {
+                  "code": {
+                    "type": "string",
+                    "enum": [
+                      "invalid_audio",
+                      "duplicate_audio",
+                      "processing_failed"
+                    ]
+                  },
+                  "message": {
+                    "type": "string"
+                  }
+                }
+              },
+              "Loudness": {
+                "type": "object",
+                "required": [
+                  "integratedLufs",
+                  "truePeakDbtp",
+                  "trackGainDb"
+                ],
+                "properties": {
+                  "integratedLufs": {
+                    "type": "number",
+                    "description": "ITU-R BS.1770 integrated loudness"
+                  },
+                  "truePeakDbtp": {
+                    "type": "number"
+                  },
+                  "trackGainDb": {
+                    "type": "number",
+                    "description": "Gain to reach -14 LUFS with true peaks at or below -1 dBTP"
+                  }
+                }
+              },
+              "Rendition": {
+                "type": "object",
+                "required": [
+                  "protocols",
+                  "codec",
+                  "codecs",
+                  "bitrateKbps",
+                  "averageBandwidth",
+                  "peakBandwidth"
+                ],
+                "properties": {
+                  "protocols": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "codec": {
+                    "type": "string"
+                  },
+                  "codecs": {
+                    "type": "string"
+                  },
+                  "bitrateKbps": {
+                    "type": "integer"
+                  },
+                  "averageBandwidth": {
+                    "type": "integer"
+                  },
+                  "peakBandwidth": {
+                    "type": "integer"
+                  }
+                }
+              },
+              "ProgressiveFile": {
+                "type": "object",
+                "required": [
+                  "format",
+                  "codec",
+                  "contentType",
+                  "sizeBytes"
+                ],
+                "properties": {
+                  "format": {
+                    "type": "string"
+                  },
+                  "codec": {
+                    "type": "string"
+                  },
+                  "bitrateKbps": {
+                    "type": "integer",
+                    "description": "Absent for the lossless original"
+                  },
+                  "contentType": {
+                    "type": "string"
+                  },
+                  "sizeBytes": {
+                    "type": "integer"
+                  }
+                }
+              },
               "Track": {
                 "type": "object",
                 "required": [
@@ -2573,7 +2675,6 @@ enum OpenAPIDocument {
                   "trackNumber",
                   "durationMs",
                   "status",
-                  "audio",
                   "createdAt",
                   "updatedAt"
                 ],
@@ -2597,13 +2698,47 @@ enum OpenAPIDocument {
                     "type": "integer"
                   },
                   "durationMs": {
-                    "type": "integer"
+                    "type": "integer",
+                    "description": "0 until processed"
                   },
                   "status": {
                     "$ref": "#/components/schemas/TrackStatus"
                   },
+                  "failureReason": {
+                    "$ref": "#/components/schemas/Failure"
+                  },
+                  "replacement": {
+                    "type": "object",
+                    "required": [
+                      "status"
+                    ],
+                    "properties": {
+                      "status": {
+                        "$ref": "#/components/schemas/TrackStatus"
+                      }
+                    }
+                  },
                   "audio": {
                     "$ref": "#/components/schemas/AudioInfo"
+                  },
+                  "loudness": {
+                    "$ref": "#/components/schemas/Loudness"
+                  },
+                  "renditions": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Rendition"
+                    }
+                  },
+                  "progressive": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/ProgressiveFile"
+                    }
+                  },
+                  "linkedTrackId": {
+                    "type": "string",
+                    "format": "uuid"
                   },
                   "createdAt": {
                     "type": "string",
@@ -2714,19 +2849,60 @@ enum OpenAPIDocument {
                 "type": "object",
                 "required": [
                   "trackUrl",
+                  "hls",
+                  "dash",
+                  "progressive",
                   "trackId",
                   "albumId",
                   "artistId",
                   "title",
                   "durationMs",
-                  "contentType",
+                  "loudness",
                   "expiresAt"
                 ],
                 "properties": {
                   "trackUrl": {
                     "type": "string",
                     "format": "uri",
-                    "description": "Signed, expiring URL on the media origin"
+                    "description": "The HLS multivariant playlist (same as hls)"
+                  },
+                  "hls": {
+                    "type": "string",
+                    "format": "uri"
+                  },
+                  "dash": {
+                    "type": "string",
+                    "format": "uri"
+                  },
+                  "progressive": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "format",
+                        "codec",
+                        "contentType",
+                        "url"
+                      ],
+                      "properties": {
+                        "format": {
+                          "type": "string"
+                        },
+                        "codec": {
+                          "type": "string"
+                        },
+                        "bitrateKbps": {
+                          "type": "integer"
+                        },
+                        "contentType": {
+                          "type": "string"
+                        },
+                        "url": {
+                          "type": "string",
+                          "format": "uri"
+                        }
+                      }
+                    }
                   },
                   "trackId": {
                     "type": "string",
@@ -2746,8 +2922,8 @@ enum OpenAPIDocument {
                   "durationMs": {
                     "type": "integer"
                   },
-                  "contentType": {
-                    "type": "string"
+                  "loudness": {
+                    "$ref": "#/components/schemas/Loudness"
                   },
                   "expiresAt": {
                     "type": "string",
@@ -2929,7 +3105,7 @@ enum OpenAPIDocument {
                 }
               },
               "Conflict": {
-                "description": "email_taken, track_number_taken, track_not_ready, object_exists …",
+                "description": "email_taken, track_number_taken, track_not_ready, track_failed, object_exists …",
                 "content": {
                   "application/json": {
                     "schema": {

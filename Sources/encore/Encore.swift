@@ -70,7 +70,8 @@ struct Worker: AsyncParsableCommand {
         let services = try EncoreServices.open(configuration, logger: logger)
         FileHandle.standardOutput.write(Data("encore worker \(services.jobRunner.workerName) running\n".utf8))
         let group = ServiceGroup(
-            configuration: .init(services: [JobRunnerService(runner: services.jobRunner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [JobRunnerService(runner: services.jobRunner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -14,6 +14,8 @@ struct SQLiteCatalogStoreTests {
         ("album/artist cascade", CatalogStoreContract.deletingAnAlbumOrArtistReportsBlobKeys),
         ("playlists", CatalogStoreContract.playlistSlotsStayDenseAndFollowTrackDeletes),
         ("plays", CatalogStoreContract.playsAreCounted),
+        ("processing outcomes", CatalogStoreContract.processingOutcomesApplyToTheirUploadOnly),
+        ("fingerprints", CatalogStoreContract.fingerprintsOfReadyTracksAreCandidates),
     ]
 
     @Test("contract", arguments: checks.map(\.0))
@@ -24,6 +26,14 @@ struct SQLiteCatalogStoreTests {
         let store = try SQLiteCatalogStore(path: directory + "/catalog.sqlite")
         let check = try #require(Self.checks.first { $0.0 == name }?.1)
         try await check(store)
+    }
+
+    @Test("a track and its job commit together")
+    func trackAndJob() async throws {
+        let directory = NSTemporaryDirectory() + "/encore-sqlite-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await CatalogStoreContract.tracksAndTheirJobsCommitTogether(try SQLiteCatalogStore(path: directory + "/c.sqlite"))
     }
 
     @Test("reopening a database keeps its data and does not re-run migrations")

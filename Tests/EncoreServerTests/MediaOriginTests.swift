@@ -15,8 +15,10 @@ struct MediaOriginTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.createTrack(audio, album: album, token: token).string("id"))
-            let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("trackUrl"))
+            let id = try #require(try await client.readyTrack(audio, album: album, token: token)["id"] as? String)
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            // The original, as uploaded: the progressive file whose bytes the test knows.
+            let url = try #require((stream.json["progressive"] as? [[String: Any]])?.first?["url"] as? String)
             try await body(server, url, audio)
         }
     }
@@ -116,7 +118,9 @@ struct MediaOriginTests {
             #expect(try await HTTP.send("GET", media + String(payload) + "/" + key).errorCode == "invalid_signature")
 
             // The token covers one track's prefix only.
-            let otherTrack = "tracks/\(UUID().uuidString.lowercased())/original.wav"
+            let otherTrack = "tracks/\(UUID().uuidString.lowercased())/media-x/original.wav"
+            let sibling = key.split(separator: "/").prefix(2).joined(separator: "/") + "/media-other/original.wav"
+            #expect(try await HTTP.send("GET", media + token + "/" + sibling).errorCode == "outside_scope")
             #expect(try await HTTP.send("GET", media + token + "/" + otherTrack).errorCode == "outside_scope")
             // A read token does not allow writing.
             #expect(try await HTTP.send("PUT", url, body: Data("x".utf8)).errorCode == "method_not_allowed")

@@ -134,15 +134,17 @@ enum HTTP {
 
 /// Audio made by the real ffmpeg, for tests that need real files.
 enum AudioFixtures {
-    /// A stereo 44.1 kHz sine of `seconds` encoded as `format` (flac, wav, mp3, ogg …).
-    static func make(seconds: Double = 3, format: String = "flac", frequency: Int = 440) throws -> Data {
+    /// A stereo 44.1 kHz sine over pink noise of `seconds`, encoded as `format` (flac, wav, mp3, ogg …).
+    /// The noise is seeded at random, so two fixtures are two different recordings (as fingerprints see them).
+    static func make(seconds: Double = 3, format: String = "flac", frequency: Int = 440, seed: Int = Int.random(in: 1...1_000_000)) throws -> Data {
         let directory = try temporaryDirectory("encore-audio")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let output = directory + "/tone.\(format)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=\(frequency):duration=\(seconds)", "-ac", "2",
+            "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=\(frequency):duration=\(seconds)", "-f", "lavfi",
+            "-i", "anoisesrc=color=pink:amplitude=0.4:duration=\(seconds):seed=\(seed)", "-filter_complex", "amix=inputs=2:normalize=0", "-ac", "2",
             "-ar", "44100", output,
         ]
         try process.run()
@@ -185,6 +187,25 @@ struct Client: Sendable {
         let put = try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: audio)
         try #require(put.status == 201, "upload failed: \(String(decoding: put.body, as: UTF8.self))")
         return try #require(grant.string("trackUrl"))
+    }
+
+    /// Polls a track until it leaves `processing` (and any replacement is done); returns it.
+    func settled(_ id: String, token: String, within limit: Duration = .seconds(120)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let track = try await HTTP.send("GET", server.api + "/tracks/\(id)", token: token)
+            try #require(track.status == 200, "GET /tracks/\(id): \(track.status)")
+            if track.string("status") != "processing", track.json["replacement"] == nil { return track.json }
+            try #require(ContinuousClock.now < deadline, "track \(id) still processing after \(limit)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Uploads `audio`, creates a track and waits for the pipeline; returns the settled track.
+    func readyTrack(_ audio: Data, album: String, token: String, title: String = "Svefn-g-englar") async throws -> [String: Any] {
+        let created = try await createTrack(audio, album: album, token: token, title: title)
+        try #require(created.status == 201, "POST /tracks: \(String(decoding: created.body, as: UTF8.self))")
+        return try await settled(try #require(created.string("id")), token: token)
     }
 
     /// Uploads `audio` and creates a track from it in `album`.

@@ -1,9 +1,10 @@
+import EncoreServer
 import Foundation
 import Testing
 
 @Suite("Tracks: upload → create → stream")
 struct TrackTests {
-    @Test("an ffmpeg FLAC uploads, becomes a ready track and streams back byte-identical through the signed URL")
+    @Test("an ffmpeg FLAC uploads, is processed to ready, and its original streams back byte-identical")
     func flacRoundTrip() async throws {
         let flac = try AudioFixtures.make(seconds: 4, format: "flac")
         try await withServer { server in
@@ -12,28 +13,31 @@ struct TrackTests {
             let (artist, album) = try await client.artistAndAlbum(token)
             let created = try await client.createTrack(flac, album: album, token: token)
             #expect(created.status == 201)
-            let track = created.json
+            #expect(created.string("status") == "processing")
+            #expect(created.json["trackNumber"] as? Int == 1)
+            let id = try #require(created.string("id"))
+
+            let track = try await client.settled(id, token: token)
             #expect(track["status"] as? String == "ready")
             #expect(track["artistId"] as? String == artist)
-            #expect(track["trackNumber"] as? Int == 1)
             #expect((track["durationMs"] as? Int).map { abs($0 - 4000) <= 30 } == true)
             let audio = try #require(track["audio"] as? [String: Any])
             #expect(audio["codec"] as? String == "flac")
             #expect(audio["sampleRate"] as? Int == 44100)
             #expect(audio["channels"] as? Int == 2)
             #expect(audio["sizeBytes"] as? Int == flac.count)
-            let id = try #require(track["id"] as? String)
-
-            let fetched = try await HTTP.send("GET", server.api + "/tracks/\(id)", token: token)
-            #expect(fetched.status == 200)
-            #expect(fetched.string("title") == "Svefn-g-englar")
+            #expect((track["renditions"] as? [Any])?.count == 3)
+            #expect((track["progressive"] as? [Any])?.count == 10)
+            #expect((track["loudness"] as? [String: Any])?["integratedLufs"] is Double)
 
             let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
             #expect(stream.status == 200)
             #expect(stream.string("albumId")?.lowercased() == album.lowercased())
             #expect(stream.string("title") == "Svefn-g-englar")
-            #expect(stream.string("expiresAt") != nil)
-            let url = try #require(stream.string("trackUrl"))
+            #expect(stream.string("trackUrl") == stream.string("hls"))
+            let original = try #require((stream.json["progressive"] as? [[String: Any]])?.first)
+            #expect(original["format"] as? String == "flac")
+            let url = try #require(original["url"] as? String)
             let download = try await HTTP.send("GET", url)
             #expect(download.status == 200)
             #expect(download.headers["content-type"] == "audio/flac")
@@ -42,6 +46,9 @@ struct TrackTests {
             // A real media client reads the same URL.
             let probe = try runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
             #expect(Double(probe.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 4) < 0.05 } == true)
+            // The upload itself is gone: only the committed media folder is left.
+            #expect(try trackFiles(server).allSatisfy { $0.hasPrefix("\(id.lowercased())/media-") })
+            #expect(try leftoverFiles(server).isEmpty)
         }
     }
 
@@ -52,49 +59,61 @@ struct TrackTests {
             let client = Client(server: server)
             let (artistToken, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(artistToken)
-            let id = try #require(try await client.createTrack(wav, album: album, token: artistToken).string("id"))
+            let id = try #require(try await client.readyTrack(wav, album: album, token: artistToken)["id"] as? String)
             let (listener, listenerId) = try await client.register(role: "listener")
             for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
+            let hexId = listenerId.lowercased().replacingOccurrences(of: "-", with: "")
             let rows = try runTool(
-                "sqlite3",
-                [
-                    server.dataDirectory + "/encore.sqlite",
-                    "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(listenerId.lowercased().replacingOccurrences(of: "-", with: ""))'",
-                ])
+                "sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(hexId)'"])
             #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
         }
     }
 
-    @Test(
-        "bad uploads are refused with 422 and a reason, and removed",
-        arguments: [
-            ("empty", Data()),
-            ("text", Data("this is not audio at all, just words\n".utf8)),
-            ("random", Data((0..<4096).map { _ in UInt8.random(in: 0...255) })),
-        ])
-    func badUploads(name: String, bytes: Data) async throws {
-        try await withServer { server in
+    @Test("bad uploads are accepted, end failed with a specific reason, and leave nothing behind; good ones still go through")
+    func badUploads() async throws {
+        let flac = try AudioFixtures.make(seconds: 5, format: "flac")  // under the 6 s limit below, so truncation is what fails
+        let good = try AudioFixtures.make(seconds: 2, format: "mp3")
+        let corpus: [(String, Data, String)] = [
+            ("empty", Data(), "empty"),
+            ("text renamed .flac", Data("this is not audio at all, just words\n".utf8), "recognisable"),
+            ("random bytes", Data((0..<4096).map { _ in UInt8.random(in: 0...255) }), "recognisable"),
+            ("truncated FLAC", flac.prefix(flac.count / 2), "truncated"),
+            ("over-long", try AudioFixtures.make(seconds: 8, format: "flac"), "longer than"),
+        ]
+        try await withServer({ $0.maxAudioDuration = .seconds(6) }) { server in
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let result = try await client.createTrack(bytes, album: album, token: token)
-            #expect(result.status == 422, "\(name)")
-            #expect(result.errorCode == "invalid_audio")
+            for (name, bytes, reason) in corpus {
+                let created = try await client.createTrack(bytes, album: album, token: token, title: name)
+                #expect(created.status == 201, "\(name)")
+                let id = try #require(created.string("id"))
+                let track = try await client.settled(id, token: token)
+                #expect(track["status"] as? String == "failed", "\(name)")
+                let failure = track["failureReason"] as? [String: Any]
+                #expect(failure?["code"] as? String == "invalid_audio", "\(name)")
+                #expect((failure?["message"] as? String)?.contains(reason) == true, "\(name): \(failure?["message"] ?? "")")
+                let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+                #expect(stream.status == 409)
+                #expect(stream.errorCode == "track_failed")
+                #expect(try trackFiles(server).filter { $0.hasPrefix(id.lowercased()) }.isEmpty, "\(name)")
+            }
             #expect(try leftoverFiles(server).isEmpty)
+            #expect(try await client.readyTrack(good, album: album, token: token)["status"] as? String == "ready")
         }
     }
 
-    @Test("a truncated FLAC is refused as truncated")
-    func truncatedUpload() async throws {
-        let flac = try AudioFixtures.make(seconds: 10, format: "flac")
-        try await withServer { server in
+    @Test("a track still processing answers 409 track_not_ready")
+    func notReady() async throws {
+        let flac = try AudioFixtures.make(seconds: 1)
+        try await withServer({ $0.workers = 0 }) { server in
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let result = try await client.createTrack(flac.prefix(flac.count / 2), album: album, token: token)
-            #expect(result.status == 422)
-            #expect(result.errorCode == "invalid_audio")
-            #expect(((result.json["error"] as? [String: Any])?["message"] as? String)?.contains("truncated") == true)
+            let id = try #require(try await client.createTrack(flac, album: album, token: token).string("id"))
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            #expect(stream.status == 409)
+            #expect(stream.errorCode == "track_not_ready")
         }
     }
 
@@ -167,7 +186,7 @@ struct TrackTests {
         }
     }
 
-    @Test("PATCH changes metadata, replaces audio and removes the old object; only the owner may")
+    @Test("PATCH changes metadata; new audio is processed while the old plays, then swapped and removed; only the owner may")
     func updateTrack() async throws {
         let first = try AudioFixtures.make(seconds: 1, format: "flac")
         let replacement = try AudioFixtures.make(seconds: 2, format: "mp3", frequency: 660)
@@ -175,8 +194,8 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.createTrack(first, album: album, token: token).string("id"))
-            let before = try trackFiles(server)
+            let id = try #require(try await client.readyTrack(first, album: album, token: token)["id"] as? String)
+            let before = try mediaFolders(server, id)
             #expect(before.count == 1)
 
             let renamed = try await HTTP.send("PATCH", server.api + "/tracks/\(id)", json: ["title": "New name", "trackNumber": 7], token: token)
@@ -193,17 +212,20 @@ struct TrackTests {
             let grant = try await HTTP.send("GET", server.api + "/tracks/update-url/\(id)", token: token)
             #expect(grant.status == 200)
             #expect(try await HTTP.send("PUT", try #require(grant.string("uploadUrl")), body: replacement).status == 201)
-            let replaced = try await HTTP.send(
+            let patched = try await HTTP.send(
                 "PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
-            #expect(replaced.status == 200)
-            #expect((replaced.json["audio"] as? [String: Any])?["codec"] as? String == "mp3")
-            let after = try trackFiles(server)
+            #expect(patched.status == 200)
+            #expect(patched.string("status") == "ready")  // the old audio keeps playing meanwhile
+            let settled = try await client.settled(id, token: token)
+            #expect((settled["audio"] as? [String: Any])?["codec"] as? String == "mp3")
+            let after = try mediaFolders(server, id)
             #expect(after.count == 1)
             #expect(after != before)
-            #expect(after.first?.hasSuffix(".mp3") == true)
+            #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
 
             let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
-            let download = try await HTTP.send("GET", try #require(stream.string("trackUrl")))
+            let original = try #require((stream.json["progressive"] as? [[String: Any]])?.first)
+            let download = try await HTTP.send("GET", try #require(original["url"] as? String))
             #expect(download.body == replacement)
             #expect(download.headers["content-type"] == "audio/mpeg")
 
@@ -220,8 +242,8 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.createTrack(flac, album: album, token: token).string("id"))
-            let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("trackUrl"))
+            let id = try #require(try await client.readyTrack(flac, album: album, token: token)["id"] as? String)
+            let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
             let deleted = try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token)
             #expect(deleted.status == 200)
             #expect(deleted.string("id")?.lowercased() == id.lowercased())
@@ -240,18 +262,18 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (artist, album) = try await client.artistAndAlbum(token)
-            _ = try await client.createTrack(flac, album: album, token: token)
+            _ = try await client.readyTrack(flac, album: album, token: token)
             #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let album2 = try #require(
                 try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "Two"], token: token).string("id"))
-            _ = try await client.createTrack(flac, album: album2, token: token)
+            _ = try await client.readyTrack(flac, album: album2, token: token)
             #expect(try await HTTP.send("DELETE", server.api + "/artists/\(artist)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let (_, album3) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.createTrack(flac, album: album3, token: token).string("id"))
+            let id = try #require(try await client.readyTrack(flac, album: album3, token: token)["id"] as? String)
             #expect(try await HTTP.send("DELETE", server.api + "/users/me", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
             let (listener, _) = try await client.register(role: "listener")
@@ -273,12 +295,17 @@ func me(_ server: TestServer, _ token: String) async throws -> String {
     try #require(try await HTTP.send("GET", server.api + "/users/me", token: token).string("id")).lowercased()
 }
 
+/// The committed media folders of a track.
+func mediaFolders(_ server: TestServer, _ id: String) throws -> Set<String> {
+    Set(try trackFiles(server).filter { $0.hasPrefix(id.lowercased() + "/media-") }.map { String($0.split(separator: "/")[1]) })
+}
+
 /// Files stored under `tracks/`.
 func trackFiles(_ server: TestServer) throws -> [String] {
     try files(under: server.dataDirectory + "/blobs/tracks")
 }
 
-/// Files left under `uploads/` and in the temporary directory.
+/// Files left under `uploads/` and in the temporary directory (uploads in flight and render folders).
 func leftoverFiles(_ server: TestServer) throws -> [String] {
     try files(under: server.dataDirectory + "/blobs/uploads") + files(under: server.dataDirectory + "/tmp")
 }
