@@ -59,7 +59,8 @@ public struct FFmpegTranscoder: AudioTranscoder {
             switch rung.codec {
             case "aac": arguments += ["-c:a", "aac", "-movflags", "+faststart"]
             case "mp3": arguments += ["-c:a", "libmp3lame"]
-            default: arguments += ["-c:a", "libopus"]
+            // Constant bit rate: progressive Opus is chosen by bandwidth, so its rate must be what it says.
+            default: arguments += ["-c:a", "libopus", "-vbr", "off"]
             }
             arguments.append(directory + "/" + progressivePath(rung))
         }

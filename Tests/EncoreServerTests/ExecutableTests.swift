@@ -7,16 +7,6 @@ import Testing
 
 @Suite("The encore executable")
 struct ExecutableTests {
-    /// Polls `condition` every 50 ms until it holds or `limit` passes.
-    func eventually(within limit: Duration, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try condition()
-    }
-
     @Test("first start on an empty directory: settings from ENCORE_*, files created, graceful exit on SIGTERM")
     func serveLifecycle() async throws {
         let directory = try temporaryDirectory("encore-exec")

@@ -1,0 +1,220 @@
+import EncoreServer
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Media pipeline: ladder, packaging, loudness, fingerprints, crash safety")
+struct PipelineTests {
+    /// Seconds of audio `ffmpeg` decodes from `url` (its `-progress` clock at the end).
+    func decodedSeconds(_ url: String) throws -> Double {
+        let output = try runTool(
+            "ffmpeg", ["-nostdin", "-v", "error", "-i", url, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-nostats", "-"])
+        let micros = output.split(separator: "\n").compactMap { line -> Int? in
+            line.hasPrefix("out_time_us=") ? Int(line.dropFirst("out_time_us=".count)) : nil
+        }.last
+        return Double(try #require(micros)) / 1_000_000
+    }
+
+    @Test("HLS and DASH open in real clients over signed URLs, decode to the source's length, and hit their bit rates")
+    func adaptiveStreams() async throws {
+        let seconds = 20.0
+        let source = try AudioFixtures.make(seconds: seconds, format: "flac")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let track = try await client.readyTrack(source, album: album, token: token)
+            let id = try #require(track["id"] as? String)
+            let renditions = try #require(track["renditions"] as? [[String: Any]])
+            #expect(renditions.compactMap { $0["bitrateKbps"] as? Int } == [96, 160, 256])
+            let loudness = try #require(track["loudness"] as? [String: Double])
+            let integrated = try #require(loudness["integratedLufs"])
+            let peak = try #require(loudness["truePeakDbtp"])
+            #expect((-40.0 ... -3.0).contains(integrated))
+            #expect(abs(try #require(loudness["trackGainDb"]) - min(-14 - integrated, -1 - peak)) < 0.02)
+
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            let hls = try #require(stream.string("hls"))
+            let dash = try #require(stream.string("dash"))
+            #expect(stream.string("trackUrl") == hls)
+
+            // ffmpeg as the HLS and DASH client: the whole track decodes. ffmpeg counts the AAC encoder's
+            // padding after the last sample, so the reference is the same encoder's plain M4A, decoded in
+            // this run: the adaptive streams may exceed it by one frame at most (the 1024 priming samples,
+            // which the init segment's edit list marks and ffmpeg's HLS reader does not trim).
+            let frame = 1024.0 / 48000
+            let progressiveAAC = try #require(
+                (stream.json["progressive"] as? [[String: Any]])?.first { $0["format"] as? String == "m4a" }?["url"] as? String)
+            let reference = try decodedSeconds(progressiveAAC)
+            #expect(abs(reference - seconds) <= frame, "M4A decoded \(reference) s")
+            let hlsSeconds = try decodedSeconds(hls)
+            #expect(hlsSeconds >= seconds && hlsSeconds - reference <= frame + 0.001, "HLS decoded \(hlsSeconds) s, M4A \(reference) s")
+            let dashSeconds = try decodedSeconds(dash)
+            #expect(dashSeconds >= seconds && dashSeconds - reference <= frame + 0.001, "DASH decoded \(dashSeconds) s, M4A \(reference) s")
+
+            // Python's m3u8 and mpegdash read the playlists and manifest; every segment is fetched.
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "python/check_streams.py"
+            ).path
+            let report = try JSONSerialization.jsonObject(with: Data(runTool("python3", [script, hls, dash, "96,160,256"]).utf8)) as? [String: Any]
+            #expect(report?["is_variant"] as? Bool == true)
+            let variants = try #require(report?["variants"] as? [[String: Any]])
+            #expect(variants.count == 3)
+            for variant in variants {
+                let nominal = Double(try #require(variant["nominal_kbps"] as? Int))
+                let measured = try #require(variant["measured_kbps"] as? Double)
+                #expect(abs(measured - nominal) / nominal <= 0.15, "\(nominal) kbps measured \(measured)")
+                #expect(variant["playlist_type"] as? String == "vod")
+                #expect(variant["endlist"] as? Bool == true)
+                #expect(variant["has_map"] as? Bool == true)
+                #expect(variant["codecs"] as? String == "mp4a.40.2")
+                #expect((variant["average_bandwidth"] as? Int).map { $0 > 0 } == true)
+                let durations = try #require(variant["segment_durations"] as? [Double])
+                #expect(durations.dropLast().allSatisfy { (5.5...6.5).contains($0) }, "\(durations)")
+                #expect(abs(durations.reduce(0, +) - seconds) < 0.1)
+                // The first fragment starts at zero: no gap, and no negative time wrapped around.
+                #expect(variant["first_tfdt"] as? Int == 0, "tfdt \(variant["first_tfdt"] ?? "none")")
+                #expect(variant["init_has_edit_list"] as? Bool == true)  // priming is signalled, not played
+            }
+            let mpd = try #require(report?["dash"] as? [String: Any])
+            #expect(mpd["type"] as? String == "static")
+            #expect((mpd["representations"] as? [Any])?.count == 3)
+
+            // Playlists are served with their media types, gzip-compressed when the client accepts it.
+            let headers = try runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", hls]).lowercased()
+            #expect(headers.contains("content-type: application/vnd.apple.mpegurl"))
+            #expect(headers.contains("content-encoding: gzip"))
+            let mpdHeaders = try runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", dash]).lowercased()
+            #expect(mpdHeaders.contains("content-type: application/dash+xml"))
+            #expect(!mpdHeaders.contains("content-encoding"))
+
+            // Progressive files honour Range and carry their own media type.
+            let progressive = try #require(stream.json["progressive"] as? [[String: Any]])
+            #expect(progressive.count == 10)
+            let types = ["flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg", "m4a": "audio/mp4"]
+            for file in progressive {
+                let url = try #require(file["url"] as? String)
+                let format = try #require(file["format"] as? String)
+                let whole = try await HTTP.send("GET", url)
+                #expect(whole.headers["content-type"]?.hasPrefix(try #require(types[format])) == true, "\(format)")
+                let part = try await HTTP.send("GET", url, headers: ["Range": "bytes=100-199"])
+                #expect(part.status == 206)
+                #expect(part.body == whole.body.subdata(in: 100..<200))
+                if let kbps = file["bitrateKbps"] as? Int {
+                    let measured = Double(whole.body.count * 8) / seconds / 1000
+                    #expect(abs(measured - Double(kbps)) / Double(kbps) <= 0.15, "\(format) \(kbps) kbps measured \(measured)")
+                }
+            }
+        }
+    }
+
+    @Test("the same recording from another artist fails as duplicate_audio; the same artist's re-upload is linked")
+    func duplicates() async throws {
+        let recording = try AudioFixtures.make(seconds: 15, format: "flac")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (alice, _) = try await client.register()
+            let (_, aliceAlbum) = try await client.artistAndAlbum(alice)
+            let original = try await client.readyTrack(recording, album: aliceAlbum, token: alice)
+            let originalId = try #require(original["id"] as? String)
+
+            let (mallory, _) = try await client.register()
+            let (_, malloryAlbum) = try await client.artistAndAlbum(mallory)
+            // Another artist's copy, even re-encoded to MP3, is refused.
+            let copied = try await client.readyTrack(try reencode(recording, to: "mp3"), album: malloryAlbum, token: mallory)
+            #expect(copied["status"] as? String == "failed")
+            let failure = copied["failureReason"] as? [String: Any]
+            #expect(failure?["code"] as? String == "duplicate_audio")
+            #expect((failure?["message"] as? String)?.contains(originalId.lowercased()) == true)
+
+            let again = try await client.readyTrack(recording, album: aliceAlbum, token: alice, title: "Remaster")
+            #expect(again["status"] as? String == "ready")
+            #expect((again["linkedTrackId"] as? String)?.lowercased() == originalId.lowercased())
+
+            // A different recording of the same length (same key, other noise) is not a duplicate.
+            let other = try await client.readyTrack(try AudioFixtures.make(seconds: 15, format: "flac"), album: malloryAlbum, token: mallory)
+            #expect(other["status"] as? String == "ready")
+        }
+    }
+
+    @Test("a worker killed with SIGKILL mid-transcode: another takes the job after the lease; ready exactly once, nothing left over")
+    func killedWorker() async throws {
+        let source = try AudioFixtures.make(seconds: 240, format: "flac")
+        let directory = try temporaryDirectory("encore-kill")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        try await withServer({
+            $0.dataDirectory = data
+            $0.workers = 0  // the API only: jobs go to separate worker processes
+        }) { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let created = try await client.createTrack(source, album: album, token: token)
+            let id = try #require(created.string("id"))
+            let database = data + "/encore.sqlite"
+            func jobState() throws -> String {
+                try runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id DESC LIMIT 1"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+
+            let first = try startWorker(data: data, lease: 2)
+            defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+            // Wait until it is transcoding: the job is leased and ffmpeg has written segments.
+            #expect(
+                try await eventually(within: .seconds(60)) {
+                    try jobState() == "running 1" && (try files(under: data + "/tmp").contains { $0.hasSuffix(".m4s") })
+                })
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+            #expect(try jobState() == "running 1")  // nobody completed it
+
+            let second = try startWorker(data: data, lease: 2)
+            defer {
+                kill(second.processIdentifier, SIGTERM)
+                second.waitUntilExit()
+            }
+            let track = try await client.settled(id, token: token, within: .seconds(300))
+            #expect(track["status"] as? String == "ready")
+            #expect(try jobState() == "done 2")
+            #expect(try mediaFolders(server, id).count == 1)
+            #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
+            #expect(try runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            // The dead worker's working folder is gone too, once its orphaned ffmpeg has given up.
+            #expect(try await eventually(within: .seconds(60)) { try leftoverFiles(server).isEmpty })
+            let hls = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
+            #expect(try await HTTP.send("GET", hls).status == 200)
+        }
+    }
+
+    func reencode(_ audio: Data, to format: String) throws -> Data {
+        let directory = try temporaryDirectory("encore-reencode")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try audio.write(to: URL(fileURLWithPath: directory + "/in"))
+        _ = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", directory + "/in", "-b:a", "192k", directory + "/out.\(format)"])
+        return try Data(contentsOf: URL(fileURLWithPath: directory + "/out.\(format)"))
+    }
+
+    func startWorker(data: String, lease: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try encoreExecutable())
+        process.arguments = ["worker", "--data-dir", data, "--concurrency", "1"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ENCORE_JOB_LEASE": "\(lease)", "ENCORE_LOG_LEVEL": "error"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds or `limit` passes.
+func eventually(within limit: Duration, _ condition: () throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try condition()
+}
