@@ -41,6 +41,7 @@ public struct TrackPipeline: JobHandler {
     }
 
     private func process(_ task: TrackProcessingJob, job: Job) async throws {
+        let started = ContinuousClock.now
         guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else {
             throw PermanentJobFailure("not a source key: \(task.sourceKey)")
         }
@@ -111,7 +112,11 @@ public struct TrackPipeline: JobHandler {
         // Committed: the upload and the media it replaces are no longer referenced.
         try await blobs.delete(task.sourceKey)
         if let previous = before.media?.prefix, previous != mediaPrefix { try await blobs.deleteAll(under: previous) }
-        log("track \(task.trackId) ready: \(rendered.files.count) files, \(media.loudness.integratedLufs) LUFS")
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        log(
+            "track \(task.trackId.uuidString.lowercased()) ready in \(milliseconds) ms: \(rendered.files.count) files, \(media.loudness.integratedLufs) LUFS"
+        )
     }
 
     private func fail(_ task: TrackProcessingJob, mediaPrefix: BlobKey, _ failure: TrackFailure) async throws {

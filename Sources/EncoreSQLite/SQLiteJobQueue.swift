@@ -33,9 +33,8 @@ struct JobRecord: Codable, EpochDatedRecord {
     }
 
     static func insert(_ request: JobRequest, now: Date, into db: Database) throws -> Int64 {
-        var record = JobRecord.new(request, now: now)
-        try record.insert(db)
-        return record.id ?? db.lastInsertedRowID
+        try JobRecord.new(request, now: now).insert(db)
+        return db.lastInsertedRowID
     }
 }
 
