@@ -47,34 +47,22 @@ extension SQLiteCatalogStore: JobQueue {
 
     public func lease(owner: String, duration: Duration, now: Date) async throws -> Job? {
         try await pool.write { db in
-            while true {
-                let due = try JobRecord.fetchOne(
-                    db,
-                    sql: """
-                        SELECT * FROM job
-                        WHERE (state = 'queued' AND runAt <= ?) OR (state = 'running' AND leaseExpiresAt <= ?)
-                        ORDER BY runAt, id LIMIT 1
-                        """,
-                    arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
-                guard var job = due else { return nil }
-                // A job whose worker keeps dying (it never reports back) must not come back forever.
-                if job.state == Job.State.running.rawValue, job.attempts >= job.maxAttempts {
-                    job.state = Job.State.dead.rawValue
-                    job.lastError = "lease expired on the last attempt: the worker stopped (\(job.lastError ?? "no error recorded"))"
-                    job.leaseOwner = nil
-                    job.leaseExpiresAt = nil
-                    job.updatedAt = now
-                    try job.update(db)
-                    continue
-                }
-                job.state = Job.State.running.rawValue
-                job.attempts += 1
-                job.leaseOwner = owner
-                job.leaseExpiresAt = now.addingTimeInterval(duration.timeInterval)
-                job.updatedAt = now
-                try job.update(db)
-                return try job.domain()
-            }
+            let due = try JobRecord.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM job
+                    WHERE (state = 'queued' AND runAt <= ?) OR (state = 'running' AND leaseExpiresAt <= ?)
+                    ORDER BY runAt, id LIMIT 1
+                    """,
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            guard var job = due else { return nil }
+            job.state = Job.State.running.rawValue
+            job.attempts += 1
+            job.leaseOwner = owner
+            job.leaseExpiresAt = now.addingTimeInterval(duration.timeInterval)
+            job.updatedAt = now
+            try job.update(db)
+            return try job.domain()
         }
     }
 

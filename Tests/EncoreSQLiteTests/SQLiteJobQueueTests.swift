@@ -10,7 +10,7 @@ struct SQLiteJobQueueTests {
         ("leases", JobQueueContract.leasesAreExclusiveAndExpire),
         ("retries", JobQueueContract.failuresRetryThenDie),
         ("permanent", JobQueueContract.permanentFailuresDieAtOnce),
-        ("dying workers", JobQueueContract.workersThatKeepDyingDeadLetterTheJob),
+        ("dying workers", JobQueueContract.jobsOfDyingWorkersComeBackOverTheirAttempts),
         ("order", JobQueueContract.dueJobsComeOutInOrder),
         ("concurrency", JobQueueContract.concurrentLeasesNeverShareAJob),
     ]
@@ -30,9 +30,10 @@ struct SQLiteJobQueueTests {
 
     struct Transient: Error {}
 
-    /// Fails the first `failures` runs, then succeeds; counts runs.
+    /// Fails the first `failures` runs, then succeeds; counts runs and give-ups.
     final class Flaky: JobHandler {
         let runs = Mutex(0)
+        let giveUps = Mutex<[String]>([])
         let failures: Int
         let permanent: Bool
         init(failures: Int, permanent: Bool = false) {
@@ -48,6 +49,9 @@ struct SQLiteJobQueueTests {
                 if permanent { throw PermanentJobFailure("cannot ever work") }
                 throw Transient()
             }
+        }
+        func giveUp(_ job: Job, reason: String) async throws {
+            giveUps.withLock { $0.append(reason) }
         }
     }
 
@@ -68,7 +72,26 @@ struct SQLiteJobQueueTests {
             #expect(flaky.runs.withLock { $0 } == 3)
             #expect(try await store.job(id: brokenId)?.state == .dead)
             #expect(broken.runs.withLock { $0 } == 1)
+            #expect(broken.giveUps.withLock { $0 } == ["cannot ever work"])
+            #expect(flaky.giveUps.withLock { $0 }.isEmpty)
             #expect(try await store.job(id: unknownId)?.state == .dead)
+        }
+    }
+
+    @Test("a job whose workers all died is given up without running it again")
+    func deadWorkers() async throws {
+        try await Self.withStore { store in
+            let handler = Flaky(failures: 0)
+            let id = try await store.enqueue(JobRequest(kind: "k", payload: "{}", runAt: Date().addingTimeInterval(-60), maxAttempts: 1))
+            // A worker leases it and dies (never reports back); its 1-second lease runs out.
+            _ = try #require(try await store.lease(owner: "dead", duration: .seconds(1), now: Date().addingTimeInterval(-10)))
+            let runner = JobRunner(queue: store, handlers: ["k": handler], settings: .init(concurrency: 1))
+            #expect(try await runner.drain() == 1)
+            #expect(handler.runs.withLock { $0 } == 0)
+            #expect(handler.giveUps.withLock { $0.count } == 1)
+            let job = try #require(try await store.job(id: id))
+            #expect(job.state == .dead)
+            #expect(job.lastError?.contains("worker stopped") == true)
         }
     }
 

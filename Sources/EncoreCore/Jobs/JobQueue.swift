@@ -72,7 +72,8 @@ public protocol JobQueue: Sendable {
     func enqueue(_ request: JobRequest) async throws -> Int64
 
     /// Leases the job that is due first (queued with `runAt` ≤ `now`, or running with an expired lease) for
-    /// `owner` until `now + duration`, counting an attempt; nil when nothing is due.
+    /// `owner` until `now + duration`, counting an attempt; nil when nothing is due. A job whose workers
+    /// died on every attempt comes back once more with `attempts > maxAttempts`, for the runner to give up.
     func lease(owner: String, duration: Duration, now: Date) async throws -> Job?
 
     /// Extends `owner`'s lease; false when `owner` no longer holds it.

@@ -3,6 +3,14 @@ import Foundation
 /// Does the work of one kind of job. Must be idempotent: after a crash the same job runs again.
 public protocol JobHandler: Sendable {
     func run(_ job: Job) async throws
+
+    /// Called once when the job is abandoned (a permanent failure, the last attempt failed, or every
+    /// worker that took it died), so the handler can record the outcome where users see it.
+    func giveUp(_ job: Job, reason: String) async throws
+}
+
+extension JobHandler {
+    public func giveUp(_ job: Job, reason: String) async throws {}
 }
 
 /// Thrown by a handler for failures that retrying cannot fix: the job goes straight to `dead`.
@@ -94,6 +102,13 @@ public struct JobRunner: Sendable {
             _ = try await queue.fail(jobId: job.id, owner: owner, error: "no handler for job kind \(job.kind)", retryAt: nil, now: Date())
             return true
         }
+        if job.attempts > job.maxAttempts {
+            // Every earlier attempt ended with its worker gone silent: don't risk another crash.
+            let reason = "the worker stopped during each of \(job.maxAttempts) attempts"
+            try await handler.giveUp(job, reason: reason)
+            _ = try await queue.fail(jobId: job.id, owner: owner, error: reason, retryAt: nil, now: Date())
+            return true
+        }
         let outcome = await runWithHeartbeat(job, handler: handler, owner: owner)
         let now = Date()
         switch outcome {
@@ -106,6 +121,7 @@ public struct JobRunner: Sendable {
             let retryAt =
                 permanent || job.attempts >= job.maxAttempts ? nil : now.addingTimeInterval(backoff(afterAttempt: job.attempts).timeInterval)
             log("job \(job.id) (\(job.kind)) attempt \(job.attempts) failed: \(error)\(retryAt == nil ? "; giving up" : "")")
+            if retryAt == nil { try await handler.giveUp(job, reason: "\(error)") }
             _ = try await queue.fail(jobId: job.id, owner: owner, error: "\(error)", retryAt: retryAt, now: now)
         }
         return true
