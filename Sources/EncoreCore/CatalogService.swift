@@ -327,6 +327,9 @@ public struct CatalogService: Sendable {
     public func stream(_ principal: Principal, trackId: UUID) async throws -> StreamGrant {
         let track = try await track(trackId)
         guard track.status == .ready, let media = track.media else {
+            if track.status == .pending {
+                throw EncoreError.conflict("track_not_ready", "The track has no audio yet.")
+            }
             if track.status == .failed, let failure = track.failure {
                 throw EncoreError.conflict("track_failed", "The track could not be processed: \(failure.message) (\(failure.code))")
             }

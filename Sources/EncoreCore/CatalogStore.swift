@@ -72,6 +72,11 @@ public protocol CatalogStore: Sendable {
     /// Rewrites a playlist's slots in one transaction: `change` receives the current slots in order.
     func updatePlaylistSlots(playlistId: UUID, _ change: @escaping @Sendable (inout [PlaylistSlot]) throws -> Void) async throws -> Playlist
 
+    // MARK: Look-ups by id (search results)
+    func artists(ids: [UUID]) async throws -> [UUID: Artist]
+    func albums(ids: [UUID]) async throws -> [UUID: Album]
+    func tracks(ids: [UUID]) async throws -> [UUID: Track]
+
     // MARK: Plays
     func recordPlay(_ event: PlayEvent) async throws
     func playCount(trackId: UUID) async throws -> Int

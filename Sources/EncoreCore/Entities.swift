@@ -74,6 +74,8 @@ public struct Album: Codable, Sendable, Equatable, Identifiable {
 
 /// Where a track is in its life.
 public enum TrackStatus: String, Codable, Sendable {
+    /// Known to the catalog (imported metadata) but no audio has been uploaded yet.
+    case pending
     /// Accepted, the media pipeline is still working on it.
     case processing
     /// Validated and streamable.

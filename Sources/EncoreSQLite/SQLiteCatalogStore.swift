@@ -58,6 +58,10 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func deleteUser(id: UUID) async throws -> [UUID] {
         try await write { db in
             let keys = try Self.trackIds(db, whereClause: "artistId IN (SELECT id FROM artist WHERE ownerId = ?)", id)
+            let artists = try UUID.fetchAll(db, sql: "SELECT id FROM artist WHERE ownerId = ?", arguments: [id])
+            let albums = try UUID.fetchAll(
+                db, sql: "SELECT id FROM album WHERE artistId IN (SELECT id FROM artist WHERE ownerId = ?)", arguments: [id])
+            try SearchIndexer.remove(artists + albums + keys, db)
             guard try UserRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("user") }
             return keys
         }
@@ -66,7 +70,10 @@ public struct SQLiteCatalogStore: CatalogStore {
     // MARK: Artists
 
     public func insertArtist(_ artist: Artist) async throws {
-        try await write { db in try ArtistRecord(artist).insert(db) }
+        try await write { db in
+            try ArtistRecord(artist).insert(db)
+            try SearchIndexer.indexArtist(artist.id, db)
+        }
     }
 
     public func artist(id: UUID) async throws -> Artist? {
@@ -86,8 +93,10 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func updateArtist(id: UUID, _ change: @escaping @Sendable (inout Artist) throws -> Void) async throws -> Artist {
         try await write { db in
             guard var artist = try ArtistRecord.fetchOne(db, key: id)?.domain else { throw EncoreError.notFound("artist") }
+            let before = artist
             try change(&artist)
             try ArtistRecord(artist).update(db)
+            if artist.name != before.name { try SearchIndexer.indexArtistTree(id, db) }
             return artist
         }
     }
@@ -95,6 +104,8 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func deleteArtist(id: UUID) async throws -> [UUID] {
         try await write { db in
             let keys = try Self.trackIds(db, whereClause: "artistId = ?", id)
+            let albums = try UUID.fetchAll(db, sql: "SELECT id FROM album WHERE artistId = ?", arguments: [id])
+            try SearchIndexer.remove([id] + albums + keys, db)
             guard try ArtistRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("artist") }
             return keys
         }
@@ -103,7 +114,10 @@ public struct SQLiteCatalogStore: CatalogStore {
     // MARK: Albums
 
     public func insertAlbum(_ album: Album) async throws {
-        try await write { db in try AlbumRecord(album).insert(db) }
+        try await write { db in
+            try AlbumRecord(album).insert(db)
+            try SearchIndexer.indexAlbum(album.id, db)
+        }
     }
 
     public func album(id: UUID) async throws -> Album? {
@@ -122,8 +136,15 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func updateAlbum(id: UUID, _ change: @escaping @Sendable (inout Album) throws -> Void) async throws -> Album {
         try await write { db in
             guard var album = try AlbumRecord.fetchOne(db, key: id)?.domain else { throw EncoreError.notFound("album") }
+            let before = album
             try change(&album)
             try AlbumRecord(album).update(db)
+            if album.title != before.title {
+                try SearchIndexer.indexAlbum(id, db)
+                for track in try UUID.fetchAll(db, sql: "SELECT id FROM track WHERE albumId = ?", arguments: [id]) {
+                    try SearchIndexer.indexTrack(track, db)
+                }
+            }
             return album
         }
     }
@@ -131,6 +152,7 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func deleteAlbum(id: UUID) async throws -> [UUID] {
         try await write { db in
             let keys = try Self.trackIds(db, whereClause: "albumId = ?", id)
+            try SearchIndexer.remove([id] + keys, db)
             guard try AlbumRecord.deleteOne(db, key: id) else { throw EncoreError.notFound("album") }
             return keys
         }
@@ -147,6 +169,7 @@ public struct SQLiteCatalogStore: CatalogStore {
                 track.trackNumber = (highest ?? 0) + 1
             }
             try TrackRecord(track).insert(db)
+            try SearchIndexer.indexTrack(track.id, db)
             return track
         }
     }
@@ -173,6 +196,7 @@ public struct SQLiteCatalogStore: CatalogStore {
             var after = before
             try change(&after)
             try TrackRecord(after).update(db)
+            if after.title != before.title || after.albumId != before.albumId { try SearchIndexer.indexTrack(id, db) }
             if let job { _ = try JobRecord.insert(job, now: Date(), into: db) }
             return (before, after)
         }
@@ -219,6 +243,7 @@ public struct SQLiteCatalogStore: CatalogStore {
     public func deleteTrack(id: UUID) async throws -> Track? {
         try await write { db in
             guard let track = try TrackRecord.fetchOne(db, key: id)?.domain() else { return nil }
+            try SearchIndexer.remove([id], db)
             try TrackRecord.deleteOne(db, key: id)
             return track
         }
@@ -292,10 +317,35 @@ public struct SQLiteCatalogStore: CatalogStore {
         }
     }
 
+    // MARK: Look-ups by id
+
+    public func artists(ids: [UUID]) async throws -> [UUID: Artist] {
+        try await pool.read { db in
+            Dictionary(uniqueKeysWithValues: try ArtistRecord.fetchAll(db, keys: ids).map { ($0.id, $0.domain) })
+        }
+    }
+
+    public func albums(ids: [UUID]) async throws -> [UUID: Album] {
+        try await pool.read { db in
+            Dictionary(uniqueKeysWithValues: try AlbumRecord.fetchAll(db, keys: ids).map { ($0.id, $0.domain) })
+        }
+    }
+
+    public func tracks(ids: [UUID]) async throws -> [UUID: Track] {
+        try await pool.read { db in
+            Dictionary(uniqueKeysWithValues: try TrackRecord.fetchAll(db, keys: ids).map { ($0.id, try $0.domain()) })
+        }
+    }
+
     // MARK: Plays
 
     public func recordPlay(_ event: PlayEvent) async throws {
-        try await write { db in try PlayEventRecord(userId: event.userId, trackId: event.trackId, playedAt: event.playedAt).insert(db) }
+        try await write { db in
+            try PlayEventRecord(userId: event.userId, trackId: event.trackId, playedAt: event.playedAt).insert(db)
+            if let row = try Row.fetchOne(db, sql: "SELECT albumId, artistId FROM track WHERE id = ?", arguments: [event.trackId]) {
+                try SearchIndexer.recordPlay([event.trackId, row["albumId"], row["artistId"]], at: event.playedAt, db)
+            }
+        }
     }
 
     public func playCount(trackId: UUID) async throws -> Int {

@@ -136,6 +136,35 @@ enum Schema {
             }
             try db.create(index: "fingerprint_on_duration", on: "fingerprint", columns: ["durationSeconds"])
         }
+        migrator.registerMigration("2026-11-29 search") { db in
+            try db.create(table: "searchDoc") { t in
+                t.autoIncrementedPrimaryKey("docId")
+                t.column("kind", .integer).notNull()
+                t.column("entityId", .blob).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("primaryTerms", .text).notNull()
+                t.column("secondaryTerms", .text).notNull()
+                t.column("popularity", .double).notNull()
+                t.column("popularityAt", .double).notNull()
+                t.column("postingRank", .integer).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "searchTerm") { t in
+                t.autoIncrementedPrimaryKey("termId")
+                t.column("term", .text).notNull().unique()
+                t.column("docCount", .integer).notNull()
+            }
+            try db.execute(
+                sql: """
+                    CREATE TABLE searchPosting (
+                        termId INTEGER NOT NULL, kind INTEGER NOT NULL, rank INTEGER NOT NULL, docId INTEGER NOT NULL,
+                        PRIMARY KEY (termId, kind, rank, docId)) WITHOUT ROWID;
+                    CREATE TABLE searchVariant (
+                        variant TEXT NOT NULL, termId INTEGER NOT NULL, PRIMARY KEY (variant, termId)) WITHOUT ROWID;
+                    """)
+            // Tracks imported without audio wait for it with status 'pending'; the catalog is indexed below.
+            try SearchIndexer.rebuild(db)
+        }
         return migrator
     }
 }

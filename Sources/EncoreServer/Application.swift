@@ -106,6 +106,7 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     AlbumController(catalog: services.catalog).addRoutes(to: authenticated)
     TrackController(catalog: services.catalog).addRoutes(to: authenticated)
     PlaylistController(catalog: services.catalog).addRoutes(to: authenticated)
+    SearchController(search: services.store, store: services.store).addRoutes(to: authenticated)
     MediaOrigin(blobs: services.blobs).addRoutes(to: router)
     return router
 }

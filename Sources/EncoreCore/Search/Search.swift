@@ -1,0 +1,177 @@
+import Foundation
+
+/// What the catalog search looks for.
+public struct SearchRequest: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
+        case artist, album, track
+    }
+
+    public static let maxLimit = 50
+    public static let maxQueryLength = 200
+
+    public var query: String
+    public var kinds: Set<Kind>
+    public var limit: Int
+    public var offset: Int
+
+    /// Validates the request: `empty_query`, `query_too_long`, `invalid_limit`, `invalid_offset`.
+    public init(query: String, kinds: Set<Kind> = Set(Kind.allCases), limit: Int = 10, offset: Int = 0) throws {
+        guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw EncoreError.invalid("empty_query", "q must contain something to search for.")
+        }
+        guard query.count <= Self.maxQueryLength else {
+            throw EncoreError.invalid("query_too_long", "q must be at most \(Self.maxQueryLength) characters.")
+        }
+        guard (1...Self.maxLimit).contains(limit) else {
+            throw EncoreError.invalid("invalid_limit", "limit must be between 1 and \(Self.maxLimit).")
+        }
+        guard (0...1000).contains(offset) else { throw EncoreError.invalid("invalid_offset", "offset must be between 0 and 1000.") }
+        guard !kinds.isEmpty else { throw EncoreError.invalid("invalid_types", "types must name at least one of track, album, artist.") }
+        self.query = query
+        self.kinds = kinds
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// One ranked result.
+public struct SearchHit: Sendable, Equatable {
+    public var kind: SearchRequest.Kind
+    public var id: UUID
+    /// Comparable across kinds: higher is better.
+    public var score: Double
+
+    public init(kind: SearchRequest.Kind, id: UUID, score: Double) {
+        self.kind = kind
+        self.id = id
+        self.score = score
+    }
+}
+
+/// Ranked results per kind.
+public struct SearchResults: Sendable, Equatable {
+    public var artists: [SearchHit] = []
+    public var albums: [SearchHit] = []
+    public var tracks: [SearchHit] = []
+
+    public init(artists: [SearchHit] = [], albums: [SearchHit] = [], tracks: [SearchHit] = []) {
+        self.artists = artists
+        self.albums = albums
+        self.tracks = tracks
+    }
+
+    /// The best hit of any kind.
+    public var top: SearchHit? { (artists + albums + tracks).max { $0.score < $1.score } }
+}
+
+/// Full-text search over the catalog. The index follows every catalog change in the same transaction.
+public protocol CatalogSearch: Sendable {
+    func search(_ request: SearchRequest) async throws -> SearchResults
+    /// Rebuilds the whole index from the catalog (and recomputes popularity).
+    func reindex() async throws -> Int
+}
+
+/// How well one query word matched a document.
+public enum MatchQuality: Int, Sendable, Comparable {
+    case none = 0, fuzzy, prefix, exact
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The terms one query word may match, and how well.
+public struct WordCandidates: Sendable {
+    public var word: String
+    public var qualities: [String: MatchQuality]
+
+    public init(word: String, qualities: [String: MatchQuality]) {
+        self.word = word
+        self.qualities = qualities
+    }
+}
+
+/// A document as the ranker sees it.
+public struct SearchDocument: Sendable {
+    public var kind: SearchRequest.Kind
+    public var id: UUID
+    /// The main field (the track or album title, the artist name) as query words, glued words joined.
+    public var name: [String]
+    /// Index terms of the main field, in order.
+    public var primary: [String]
+    /// Terms of the other fields (artist name and album title of a track, artist name of an album).
+    public var secondary: [String]
+    /// Decayed play count.
+    public var popularity: Double
+    public var createdAt: Date
+
+    public init(kind: SearchRequest.Kind, id: UUID, name: [String], primary: [String], secondary: [String], popularity: Double, createdAt: Date) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.primary = primary
+        self.secondary = secondary
+        self.popularity = popularity
+        self.createdAt = createdAt
+    }
+}
+
+/// Ranks documents for a query: exact phrase > all words exact > prefix > fuzzy, then how much of the
+/// main field the query covers, then popularity, then recency. Every query word must match somewhere.
+public enum SearchRanker {
+    /// The score of `document`, or nil when some query word matches none of its terms.
+    public static func score(_ document: SearchDocument, words: [WordCandidates]) -> Double? {
+        guard !words.isEmpty else { return nil }
+        var worst = MatchQuality.exact
+        var inPrimary = 0
+        for word in words {
+            var best = MatchQuality.none
+            var bestInPrimary = false
+            for term in document.primary {
+                if let quality = word.qualities[term], quality > best || (quality == best && !bestInPrimary) {
+                    best = quality
+                    bestInPrimary = true
+                }
+            }
+            for term in document.secondary {
+                if let quality = word.qualities[term], quality > best {
+                    best = quality
+                    bestInPrimary = false
+                }
+            }
+            guard best != .none else { return nil }
+            worst = min(worst, best)
+            if bestInPrimary { inPrimary += 1 }
+        }
+        // Phrase: the query, word for word (exact or, for the last word, prefix), is a run of the main field.
+        var phrase = phraseMatch(words, in: document.name)
+        if phrase == .none, phraseMatch(words, in: document.primary) != .none { phrase = .part }
+        let tier: Double =
+            switch (phrase, worst) {
+            case (.whole, _): 6
+            case (.part, _): 5
+            case (.none, .exact): 4
+            case (.none, .prefix): 3
+            default: 2
+            }
+        let coverage = Double(inPrimary) / Double(words.count)
+        // A main field with fewer extra words is a closer match ("Queen" over "Queen of the Night").
+        let tightness = document.name.isEmpty ? 0 : min(1, Double(words.count) / Double(document.name.count))
+        let popularity = min(log1p(max(document.popularity, 0)), 20) / 20
+        let recency = min(max(document.createdAt.timeIntervalSince1970 / 4e9, 0), 1)
+        return tier * 1000 + coverage * 100 + tightness * 10 + popularity * 5 + recency
+    }
+
+    enum Phrase { case none, part, whole }
+
+    static func phraseMatch(_ words: [WordCandidates], in terms: [String]) -> Phrase {
+        guard !terms.isEmpty, words.count <= terms.count else { return .none }
+        let last = words.count - 1
+        for start in 0...(terms.count - words.count) {
+            let matches = words.indices.allSatisfy { index in
+                let quality = words[index].qualities[terms[start + index]] ?? .none
+                return quality == .exact || (index == last && quality == .prefix)
+            }
+            if matches { return words.count == terms.count ? .whole : .part }
+        }
+        return .none
+    }
+}

@@ -1,0 +1,136 @@
+import EncoreCore
+import Foundation
+import GRDB
+
+/// Catalog search on the SQLite index: each query word is expanded to the terms it may match (exact,
+/// prefix for the last word, typos within its edit budget), candidates come from the postings of the
+/// most selective word in popularity order, and ``SearchRanker`` orders them.
+extension SQLiteCatalogStore: CatalogSearch {
+    public func search(_ request: SearchRequest) async throws -> SearchResults {
+        let words = SearchText.queryTerms(request.query)
+        guard !words.isEmpty else { return SearchResults() }
+        return try await pool.read { db in
+            let candidates = try Self.expand(words, db)
+            var results = SearchResults()
+            let wanted = request.offset + request.limit
+            for kind in SearchRequest.Kind.allCases where request.kinds.contains(kind) {
+                let hits = Array(try Self.rank(kind: kind, words: candidates, wanted: wanted, db).dropFirst(request.offset))
+                switch kind {
+                case .artist: results.artists = hits
+                case .album: results.albums = hits
+                case .track: results.tracks = hits
+                }
+            }
+            return results
+        }
+    }
+
+    public func reindex() async throws -> Int {
+        try await pool.write { db in try SearchIndexer.rebuild(db) }
+    }
+
+    /// The terms each query word may match, with ids and document counts.
+    struct ExpandedWord {
+        var candidates: WordCandidates
+        var termIds: [(id: Int64, quality: MatchQuality)]
+        var documents: Int
+    }
+
+    static func expand(_ words: [String], _ db: Database) throws -> [ExpandedWord] {
+        try words.enumerated().map { index, word in
+            var qualities: [String: MatchQuality] = [:]
+            var ids: [String: (Int64, Int)] = [:]
+            func add(_ row: Row, _ quality: MatchQuality) {
+                let term: String = row["term"]
+                if quality > (qualities[term] ?? .none) { qualities[term] = quality }
+                ids[term] = (row["termId"], row["docCount"])
+            }
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT termId, term, docCount FROM searchTerm WHERE term = ?"), arguments: [word])
+            {
+                add(row, .exact)
+            }
+            // Search-as-you-type: the last word may be the start of a longer one.
+            if index == words.count - 1, word.count >= 2, let upper = successor(of: word) {
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT termId, term, docCount FROM searchTerm
+                            WHERE term > ? AND term < ? AND docCount > 0 ORDER BY docCount DESC LIMIT 40
+                            """), arguments: [word, upper])
+                for row in rows { add(row, .prefix) }
+            }
+            let budget = SearchText.editBudget(for: word)
+            if budget > 0 {
+                let variants = Array(SearchText.deletions(word, upTo: budget))
+                for chunk in stride(from: 0, to: variants.count, by: 200).map({ Array(variants[$0..<min($0 + 200, variants.count)]) }) {
+                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                    let rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT t.termId, t.term, t.docCount FROM searchVariant v JOIN searchTerm t ON t.termId = v.termId
+                            WHERE v.variant IN (\(marks)) AND t.docCount > 0
+                            """, arguments: StatementArguments(chunk))
+                    for row in rows where SearchText.distance(word, row["term"], limit: budget) != nil {
+                        add(row, .fuzzy)
+                    }
+                }
+            }
+            let termIds = ids.map { (term, value) in (id: value.0, quality: qualities[term] ?? .fuzzy) }
+            return ExpandedWord(
+                candidates: WordCandidates(word: word, qualities: qualities), termIds: termIds,
+                documents: ids.values.reduce(0) { $0 + $1.1 })
+        }
+    }
+
+    /// The smallest string greater than every string starting with `prefix`.
+    static func successor(of prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        guard let last = scalars.popLast(), let next = Unicode.Scalar(last.value + 1) else { return nil }
+        scalars.append(next)
+        return String(String.UnicodeScalarView(scalars))
+    }
+
+    static func rank(kind: SearchRequest.Kind, words: [ExpandedWord], wanted: Int, _ db: Database) throws -> [SearchHit] {
+        // Every word must match, so candidates can come from the most selective word alone.
+        guard let seed = words.min(by: { $0.documents < $1.documents }), !seed.termIds.isEmpty else { return [] }
+        let kindCode = SearchIndexer.code(kind)
+        let postings = try db.cachedStatement(
+            sql: "SELECT docId FROM searchPosting WHERE termId = ? AND kind = ? ORDER BY rank LIMIT \(SearchIndexer.maxPostingsPerTerm)")
+        var docIds = Set<Int64>()
+        // Exact terms first: they can never be crowded out by typo neighbours.
+        for term in seed.termIds.sorted(by: { $0.quality > $1.quality }) {
+            docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode]))
+        }
+        guard !docIds.isEmpty else { return [] }
+        let now = Date().timeIntervalSince1970
+        let candidates = words.map(\.candidates)
+        var hits: [SearchHit] = []
+        let ids = Array(docIds)
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, createdAt
+                    FROM searchDoc WHERE docId IN (\(marks))
+                    """, arguments: StatementArguments(chunk))
+            for row in rows {
+                let document = SearchDocument(
+                    kind: kind, id: row["entityId"], name: split(row["name"]), primary: split(row["primaryTerms"]),
+                    secondary: split(row["secondaryTerms"]),
+                    popularity: SearchIndexer.decayed(row["popularity"], from: row["popularityAt"], to: now),
+                    createdAt: Date(timeIntervalSince1970: row["createdAt"]))
+                if let score = SearchRanker.score(document, words: candidates) {
+                    hits.append(SearchHit(kind: kind, id: document.id, score: score))
+                }
+            }
+        }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id.uuidString < $1.id.uuidString }
+        return Array(hits.prefix(wanted))
+    }
+
+    static func split(_ text: String) -> [String] {
+        text.split(separator: " ").map(String.init)
+    }
+}
