@@ -40,6 +40,9 @@ enum OpenAPIDocument {
               "name": "Playlists"
             },
             {
+              "name": "Search"
+            },
+            {
               "name": "Media"
             },
             {
@@ -1839,6 +1842,80 @@ enum OpenAPIDocument {
                 ]
               }
             },
+            "/api/v1/search": {
+              "get": {
+                "summary": "Search tracks, albums and artists",
+                "tags": [
+                  "Search"
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SearchResults"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  }
+                },
+                "operationId": "search",
+                "description": "Case- and accent-blind; the last word matches as a prefix; one typo allowed in words of 4+ letters, two in 8+; words may come in any order and from any field (title, artist, album); punctuation-tolerant (AC/DC = acdc). Ranked exact phrase > all words exact > prefix > fuzzy, then popularity (decayed plays), then recency. Codes: empty_query, query_too_long, invalid_limit, invalid_types.",
+                "parameters": [
+                  {
+                    "name": "q",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 200
+                    }
+                  },
+                  {
+                    "name": "types",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "default": "track,album,artist"
+                    },
+                    "description": "Comma-separated: track, album, artist"
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 50,
+                      "default": 10
+                    }
+                  },
+                  {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "maximum": 1000,
+                      "default": 0
+                    }
+                  }
+                ],
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
+              }
+            },
             "/media/{token}/{key}": {
               "get": {
                 "summary": "Fetch a stored object through a signed URL",
@@ -2524,6 +2601,7 @@ enum OpenAPIDocument {
               "TrackStatus": {
                 "type": "string",
                 "enum": [
+                  "pending",
                   "processing",
                   "ready",
                   "failed"
@@ -3059,6 +3137,121 @@ enum OpenAPIDocument {
                   "id": {
                     "type": "string",
                     "format": "uuid"
+                  }
+                }
+              },
+              "SearchResults": {
+                "type": "object",
+                "required": [
+                  "query",
+                  "tracks",
+                  "albums",
+                  "artists"
+                ],
+                "properties": {
+                  "query": {
+                    "type": "string"
+                  },
+                  "tracks": {
+                    "type": "array",
+                    "items": {
+                      "allOf": [
+                        {
+                          "$ref": "#/components/schemas/Track"
+                        },
+                        {
+                          "type": "object",
+                          "required": [
+                            "score",
+                            "playable",
+                            "artistName",
+                            "albumTitle"
+                          ],
+                          "properties": {
+                            "score": {
+                              "type": "number"
+                            },
+                            "playable": {
+                              "type": "boolean",
+                              "description": "Ready and allowed for the caller"
+                            },
+                            "artistName": {
+                              "type": "string"
+                            },
+                            "albumTitle": {
+                              "type": "string"
+                            }
+                          }
+                        }
+                      ]
+                    }
+                  },
+                  "albums": {
+                    "type": "array",
+                    "items": {
+                      "allOf": [
+                        {
+                          "$ref": "#/components/schemas/Album"
+                        },
+                        {
+                          "type": "object",
+                          "required": [
+                            "score",
+                            "artistName"
+                          ],
+                          "properties": {
+                            "score": {
+                              "type": "number"
+                            },
+                            "artistName": {
+                              "type": "string"
+                            }
+                          }
+                        }
+                      ]
+                    }
+                  },
+                  "artists": {
+                    "type": "array",
+                    "items": {
+                      "allOf": [
+                        {
+                          "$ref": "#/components/schemas/Artist"
+                        },
+                        {
+                          "type": "object",
+                          "required": [
+                            "score"
+                          ],
+                          "properties": {
+                            "score": {
+                              "type": "number"
+                            }
+                          }
+                        }
+                      ]
+                    }
+                  },
+                  "top": {
+                    "type": "object",
+                    "required": [
+                      "type",
+                      "id"
+                    ],
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "enum": [
+                          "track",
+                          "album",
+                          "artist"
+                        ]
+                      },
+                      "id": {
+                        "type": "string",
+                        "format": "uuid"
+                      }
+                    }
                   }
                 }
               }
