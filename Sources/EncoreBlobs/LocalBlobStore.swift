@@ -59,8 +59,15 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func putFile(_ key: BlobKey, from path: String) async throws -> BlobInfo {
-        // Same file system (the pipeline works in the data directory): a hard link, no copying.
-        if link(path, self.path(of: key)) != 0 {
+        // Files Encore made itself (the pipeline works next to the blobs) are hard-linked, no copying.
+        // Anyone else's file is copied: a link would let later edits of it change a stored object.
+        let ours = path.hasPrefix((temporaryDirectory as NSString).deletingLastPathComponent + "/")
+        if !ours {
+            let temporary = temporaryDirectory + "/" + UUID().uuidString
+            defer { unlink(temporary) }
+            try FileManager.default.copyItem(atPath: path, toPath: temporary)
+            try publish(from: temporary, to: key)
+        } else if link(path, self.path(of: key)) != 0 {
             switch errno {
             case EEXIST: throw Self.exists(key)
             case ENOENT:

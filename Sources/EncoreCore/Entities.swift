@@ -204,3 +204,25 @@ public struct PlayEvent: Codable, Sendable, Equatable {
         self.playedAt = playedAt
     }
 }
+
+extension UUID {
+    /// A version 7 UUID: the first 48 bits are the Unix time in milliseconds, the rest random. Keys made
+    /// one after another sort together, so bulk inserts append to B-trees instead of scattering.
+    public static func timeOrdered(at date: Date = Date()) -> UUID {
+        // A random UUID supplies the random bits in one call.
+        let random = UUID().uuid
+        var bytes = [
+            random.0, random.1, random.2, random.3, random.4, random.5, random.6, random.7, random.8, random.9, random.10, random.11,
+            random.12, random.13, random.14, random.15,
+        ]
+        let milliseconds = UInt64(max(date.timeIntervalSince1970, 0) * 1000)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11],
+                bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+}

@@ -94,13 +94,27 @@ extension SQLiteCatalogStore: CatalogSearch {
         // Every word must match, so candidates can come from the most selective word alone.
         guard let seed = words.min(by: { $0.documents < $1.documents }), !seed.termIds.isEmpty else { return [] }
         let kindCode = SearchIndexer.code(kind)
-        let postings = try db.cachedStatement(
-            sql: "SELECT docId FROM searchPosting WHERE termId = ? AND kind = ? ORDER BY rank LIMIT \(SearchIndexer.maxPostingsPerTerm)")
+        let postings = try db.cachedStatement(sql: "SELECT docId FROM searchPosting WHERE termId = ? AND kind = ? ORDER BY rank LIMIT ?")
         var docIds = Set<Int64>()
-        // Exact terms first: they can never be crowded out by typo neighbours.
-        for term in seed.termIds.sorted(by: { $0.quality > $1.quality }) {
-            docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode]))
+        // The query as a whole name, and as the beginning of one (typing in progress).
+        let phrase = words.map(\.candidates.word).joined(separator: " ")
+        docIds.formUnion(
+            try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name = ? LIMIT 200"), arguments: [kindCode, phrase]))
+        if let upper = successor(of: phrase) {
+            docIds.formUnion(
+                try Int64.fetchAll(
+                    db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name > ? AND name < ? LIMIT 100"),
+                    arguments: [kindCode, phrase, upper]))
         }
+        // The most popular documents of each candidate term. An exact term gets the full allowance, so typo
+        // and prefix neighbours can never crowd it out; the others share one, so a short prefix with many
+        // completions costs no more than a word.
+        let exact = seed.termIds.filter { $0.quality == .exact }
+        let others = seed.termIds.filter { $0.quality != .exact }
+        for term in exact { docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode, SearchIndexer.maxPostingsPerTerm])) }
+        let share = max(50, SearchIndexer.maxPostingsPerTerm * 2 / max(others.count, 1))
+        for term in others { docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode, share])) }
         guard !docIds.isEmpty else { return [] }
         let now = Date().timeIntervalSince1970
         let candidates = words.map(\.candidates)

@@ -162,6 +162,8 @@ enum Schema {
                     CREATE TABLE searchVariant (
                         variant TEXT NOT NULL, termId INTEGER NOT NULL, PRIMARY KEY (variant, termId)) WITHOUT ROWID;
                     """)
+            // Whole names and names as typed so far are looked up directly, whatever their popularity.
+            try db.create(index: "searchDoc_on_name", on: "searchDoc", columns: ["kind", "name"])
             // Tracks imported without audio wait for it with status 'pending'; the catalog is indexed below.
             try SearchIndexer.rebuild(db)
         }

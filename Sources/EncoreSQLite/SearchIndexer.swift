@@ -9,7 +9,9 @@ enum SearchIndexer {
     /// Popularity halves in about three weeks: `exp(-age / tau)`, tau = 30 days.
     static let decaySeconds = 30.0 * 86_400
 
-    static let maxPostingsPerTerm = 1500
+    /// Postings read per exact query term, most popular first; other terms share twice as many. Whole
+    /// names are looked up directly besides, so an exact title is never lost to this cap.
+    static let maxPostingsPerTerm = 300
 
     /// Kind codes stored in the index.
     static func code(_ kind: SearchRequest.Kind) -> Int {
@@ -225,28 +227,63 @@ enum SearchIndexer {
         return count
     }
 
+    /// A document's terms, computed once per distinct text (imports repeat artist and album names).
+    struct Analysed {
+        var name: String
+        var primary: [String]
+
+        init(_ text: String) {
+            name = SearchText.queryTerms(text).joined(separator: " ")
+            primary = SearchText.indexTerms(text)
+        }
+    }
+
+    /// Postings collected for a batch and written in key order, which keeps B-tree inserts local.
+    final class PostingBuffer {
+        var rows: [(termId: Int64, kind: Int, rank: Int, docId: Int64)] = []
+
+        func write(_ db: Database) throws {
+            rows.sort { ($0.termId, $0.kind, $0.rank, $0.docId) < ($1.termId, $1.kind, $1.rank, $1.docId) }
+            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
+            for row in rows { try insert.execute(arguments: [row.termId, row.kind, row.rank, row.docId]) }
+            rows = []
+        }
+    }
+
     /// Inserts a document known not to be indexed yet (rebuild, bulk import); counts are flushed by the caller.
-    static func upsertFresh(_ input: Input, _ db: Database, terms: Terms) throws {
-        let primary = SearchText.indexTerms(input.name)
-        let secondary = input.secondary.flatMap(SearchText.indexTerms)
-        let popularity = input.popularity ?? 0
+    static func upsertFresh(_ input: Input, _ db: Database, terms: Terms, postings: PostingBuffer? = nil) throws {
+        try insertFresh(
+            kind: input.kind, entityId: input.entityId, main: Analysed(input.name), secondary: input.secondary.map(Analysed.init),
+            popularity: input.popularity ?? 0, createdAt: input.createdAt, db, terms: terms, postings: postings)
+    }
+
+    static func insertFresh(
+        kind: SearchRequest.Kind, entityId: UUID, main: Analysed, secondary: [Analysed], popularity: Double, createdAt: Date, _ db: Database,
+        terms: Terms, postings: PostingBuffer?
+    ) throws {
+        let secondaryTerms = secondary.flatMap(\.primary)
         let rank = postingRank(popularity)
-        let kindCode = code(input.kind)
+        let kindCode = code(kind)
         try db.cachedStatement(
             sql: """
                 INSERT INTO searchDoc (kind, entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            kindCode, input.entityId, SearchText.queryTerms(input.name).joined(separator: " "), primary.joined(separator: " "),
-            secondary.joined(separator: " "), popularity, Date().timeIntervalSince1970, rank, input.createdAt.timeIntervalSince1970,
+            kindCode, entityId, main.name, main.primary.joined(separator: " "), secondaryTerms.joined(separator: " "), popularity,
+            Date().timeIntervalSince1970, rank, createdAt.timeIntervalSince1970,
         ])
         let docId = db.lastInsertedRowID
-        let posting = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
-        for term in Set(primary + secondary) {
+        var seen = Set<String>()
+        for term in main.primary + secondaryTerms where seen.insert(term).inserted {
             let id = try terms.id(term, db)
-            try posting.execute(arguments: [id, kindCode, rank, docId])
             terms.countChanges[id, default: 0] += 1
+            if let postings {
+                postings.rows.append((id, kindCode, rank, docId))
+            } else {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [id, kindCode, rank, docId])
+            }
         }
     }
 }

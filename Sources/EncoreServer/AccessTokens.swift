@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdBcrypt
 import JWTKit
 import NIOPosix
+import Synchronization
 
 /// Claims of an Encore access token (HS256 JWT).
 struct AccessTokenClaims: JWTPayload {
@@ -71,14 +72,14 @@ struct AccessTokenMiddleware: RouterMiddleware {
 
 /// bcrypt on NIO's thread pool: a hash takes a quarter of a second at cost 12 and must not stall the
 /// cooperative executor that serves requests.
-struct BcryptHasher: PasswordHasher {
+final class BcryptHasher: PasswordHasher {
     let cost: UInt8
-    /// A hash of a random password at the same cost, verified against for unknown accounts.
-    let decoy: String
+    /// A hash of a random password at the same cost, verified against for unknown accounts; made on
+    /// first use, so commands that never log anyone in do not pay for it.
+    private let decoy = Mutex<String?>(nil)
 
     init(cost: Int) {
         self.cost = UInt8(cost)
-        decoy = Bcrypt.hash(UUID().uuidString, cost: UInt8(cost))
     }
 
     func hash(_ password: String) async throws -> String {
@@ -91,6 +92,13 @@ struct BcryptHasher: PasswordHasher {
     }
 
     func spendVerificationTime(_ password: String) async {
-        _ = try? await verify(password, against: decoy)
+        let cost = self.cost
+        let hash = decoy.withLock { decoy in
+            if let decoy { return decoy }
+            let made = Bcrypt.hash(UUID().uuidString, cost: cost)
+            decoy = made
+            return made
+        }
+        _ = try? await verify(password, against: hash)
     }
 }

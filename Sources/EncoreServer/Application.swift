@@ -54,6 +54,31 @@ public struct EncoreServices: Sendable {
     }
 }
 
+extension EncoreServices {
+    /// Catalog search over the store's index.
+    public var search: any CatalogSearch { store }
+
+    /// The store's bulk import path.
+    public var importStore: any CatalogImportStore { store }
+
+    /// The account that owns imported artists: the one named by `email`, or a dedicated import account
+    /// (which cannot log in: its password is random and never shown).
+    public func importOwner(email: String?) async throws -> UUID {
+        if let email {
+            guard let found = try await store.credentials(email: try Validate.email(email)) else {
+                throw ConfigurationError("no account with email \(email)")
+            }
+            return found.user.id
+        }
+        let address = "catalog-import@encore.invalid"
+        if let found = try await store.credentials(email: address) { return found.user.id }
+        let time = Date()
+        let user = User(id: UUID(), email: address, displayName: "Catalog import", role: .artist, createdAt: time, updatedAt: time)
+        try await store.insertUser(user, passwordHash: "!" + UUID().uuidString)  // not a bcrypt hash: no password matches
+        return user.id
+    }
+}
+
 /// The base of every URL Encore hands out. Unless configured, it is learnt when the server starts
 /// listening, since the port may be chosen by the system.
 final class PublicBaseURL: Sendable {

@@ -7,12 +7,16 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `encore`: thin command-line wiring over the EncoreServer library.
 @main
 struct Encore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encore: a self-hostable music streaming platform.",
-        subcommands: [Serve.self, Worker.self, Admin.self],
+        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -102,5 +106,108 @@ struct CreateAdmin: AsyncParsableCommand {
         let services = try EncoreServices.open(try storage.configuration())
         let user = try await services.catalog.createAdmin(email: email, password: secret, displayName: displayName)
         print("created admin \(user.email) (\(user.id.uuidString.lowercased()))")
+    }
+}
+
+struct Catalog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bulk catalog operations.", subcommands: [ImportCatalog.self])
+}
+
+struct ImportCatalog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import tracks from JSON Lines: {artist, album, title, trackNumber?, durationMs?, genre?, year?, plays?, audio?}.")
+
+    @OptionGroup var storage: StorageOptions
+    @Argument(help: "The .jsonl file.") var file: String
+    @Option(help: "Email of the account that will own the imported artists (default: a dedicated import account).") var owner: String?
+
+    func run() async throws {
+        let services = try EncoreServices.open(try storage.configuration())
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        let ownerId = try await services.importOwner(email: owner)
+        let terminal = isatty(STDERR_FILENO) == 1
+        let start = ContinuousClock.now
+        let total = data.reduce(into: 0) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
+        let importer = CatalogImporter(store: services.importStore, blobs: services.blobs)
+        let progress = try await importer.importLines(data, owner: ownerId) { progress in
+            guard terminal else { return }
+            let elapsed = (ContinuousClock.now - start).timeInterval
+            let rate = Double(progress.linesRead) / max(elapsed, 0.001)
+            let width = 30
+            let done = total > 0 ? min(width, progress.linesRead * width / total) : width
+            let bar = String(repeating: "█", count: done) + String(repeating: "·", count: width - done)
+            FileHandle.standardError.write(Data("\r\(bar) \(progress.linesRead)/\(total) lines, \(Int(rate)) lines/s ".utf8))
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        for rejection in progress.rejected.sorted(by: { $0.line < $1.line }).prefix(1000) {
+            FileHandle.standardError.write(Data("line \(rejection.line): \(rejection.reason)\n".utf8))
+        }
+        let elapsed = (ContinuousClock.now - start).timeInterval
+        print(
+            "imported \(progress.imported) tracks from \(progress.linesRead) lines in \(String(format: "%.1f", elapsed)) s "
+                + "(\(Int(Double(progress.imported) / max(elapsed, 0.001))) tracks/s), skipped \(progress.rejected.count) bad lines")
+    }
+}
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Search the catalog from the command line, or maintain its index.",
+        subcommands: [Reindex.self, Query.self, Bench.self])
+
+    struct Reindex: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rebuild the search index from the catalog.")
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            let services = try EncoreServices.open(try storage.configuration())
+            let start = ContinuousClock.now
+            let count = try await services.search.reindex()
+            print("indexed \(count) documents in \(String(format: "%.1f", (ContinuousClock.now - start).timeInterval)) s")
+        }
+    }
+
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run one query and print the ranked hits.")
+        @OptionGroup var storage: StorageOptions
+        @Argument var query: String
+        @Option var limit = 5
+
+        func run() async throws {
+            let services = try EncoreServices.open(try storage.configuration())
+            let results = try await services.search.search(try SearchRequest(query: query, limit: limit))
+            for hit in results.artists + results.albums + results.tracks {
+                print("\(hit.kind.rawValue)\t\(String(format: "%.1f", hit.score))\t\(hit.id.uuidString.lowercased())")
+            }
+        }
+    }
+
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time queries in-process (one per line of a file) and print p50/p95/p99 latency.", shouldDisplay: false)
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "File with one query per line.") var queries: String
+        @Option(help: "Passes over the file.") var passes = 3
+
+        func run() async throws {
+            let services = try EncoreServices.open(try storage.configuration())
+            guard let text = try? String(contentsOfFile: queries, encoding: .utf8) else { throw ValidationError("cannot read \(queries)") }
+            let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            for line in lines.prefix(50) { _ = try await services.search.search(try SearchRequest(query: line)) }  // warm the caches
+            var samples: [Double] = []
+            for _ in 0..<passes {
+                for line in lines {
+                    let start = ContinuousClock.now
+                    _ = try await services.search.search(try SearchRequest(query: line))
+                    samples.append((ContinuousClock.now - start).timeInterval * 1000)
+                }
+            }
+            samples.sort()
+            func percentile(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+            print(
+                String(
+                    format: "queries %d  p50 %.2f ms  p95 %.2f ms  p99 %.2f ms  max %.2f ms", samples.count, percentile(0.5), percentile(0.95),
+                    percentile(0.99), samples.last ?? 0))
+        }
     }
 }

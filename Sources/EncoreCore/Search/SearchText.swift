@@ -64,9 +64,14 @@ public enum SearchText {
 
     /// Lower-cased ASCII-ish folding: decomposes, drops combining marks, spells out special letters.
     public static func fold(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.lowercased() }  // the common case, and cheap
         var folded = ""
         folded.reserveCapacity(text.utf8.count)
         for scalar in text.decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
+            if scalar.isASCII {
+                folded.unicodeScalars.append(scalar)
+                continue
+            }
             if scalar.properties.generalCategory == .nonspacingMark { continue }
             if let spelled = special[scalar] {
                 folded += spelled
