@@ -33,7 +33,9 @@ let package = Package(
         // Catalog store on SQLite (GRDB): the embedded default.
         .target(
             name: "EncoreSQLite",
-            dependencies: ["EncoreCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "EncoreCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Blob store on a local directory, with HMAC-signed URLs.

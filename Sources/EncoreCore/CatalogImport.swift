@@ -28,6 +28,12 @@ public struct ImportedTrack: Sendable {
     /// Set when the line brings audio: where the store finds it, and the job to queue.
     public var sourceKey: BlobKey?
     public var trackId: UUID
+    /// Worked out while parsing, so the database writer does not have to: folded names for
+    /// deduplication, and the title's search terms.
+    public var artistKey: String
+    public var albumKey: String
+    public var titleWords: String
+    public var titleTerms: [String]
 
     public init(
         line: Int, artist: String, album: String, title: String, trackNumber: Int?, durationMs: Int, genre: String?, releaseDate: String?,
@@ -44,6 +50,10 @@ public struct ImportedTrack: Sendable {
         self.plays = plays
         self.sourceKey = sourceKey
         self.trackId = trackId
+        artistKey = SearchText.fold(artist)
+        albumKey = SearchText.fold(album)
+        titleWords = SearchText.queryTerms(title).joined(separator: " ")
+        titleTerms = SearchText.indexTerms(title)
     }
 }
 
@@ -61,8 +71,16 @@ public struct ImportRejection: Sendable, Equatable {
 /// Bulk writes for imports: artists and albums deduplicated by name (case- and accent-blind) among the
 /// owner's, everything indexed for search, one transaction per batch.
 public protocol CatalogImportStore: Sendable {
+    /// Starts an import for `owner`; the session remembers what earlier batches created.
+    func beginImport(owner: UUID) -> any CatalogImportSession
+}
+
+/// One import's batches, written one at a time, in order.
+public protocol CatalogImportSession: Sendable {
     /// Stores a batch atomically; returns the lines it refused (nothing of those is stored).
-    func importBatch(_ tracks: [ImportedTrack], owner: UUID) async throws -> [ImportRejection]
+    func write(_ tracks: [ImportedTrack]) async throws -> [ImportRejection]
+    /// Called once after the last batch.
+    func finish() async throws
 }
 
 /// Reads JSON Lines, validates each line, copies audio into the blob store, and hands batches to the
@@ -89,7 +107,7 @@ public struct CatalogImporter: Sendable {
         var progress = Progress(linesRead: 0, imported: 0, rejected: [])
         var batch: [ImportedTrack] = []
         let decoder = JSONDecoder()
-        let store = self.store
+        let session = store.beginImport(owner: owner)
         // One batch is written while the next is parsed: the database and the parsing each get a core.
         var writing: (batch: [ImportedTrack], task: Task<[ImportRejection], any Error>)?
         func finishWriting() async throws {
@@ -108,7 +126,7 @@ public struct CatalogImporter: Sendable {
             try await finishWriting()
             guard !batch.isEmpty else { return }
             let pending = batch
-            writing = (pending, Task { try await store.importBatch(pending, owner: owner) })
+            writing = (pending, Task { try await session.write(pending) })
             batch = []
         }
         var lineNumber = 0
@@ -132,6 +150,7 @@ public struct CatalogImporter: Sendable {
         }
         try await flush()
         try await finishWriting()
+        try await session.finish()
         return progress
     }
 

@@ -5,6 +5,15 @@ import Foundation
 public enum Validate {
     /// A human-facing name or title: trimmed, NFC, 1…`maxLength` characters, no control characters.
     public static func text(_ value: String, field: String, maxLength: Int = 200) throws -> String {
+        // Printable ASCII needs no normalising (imports are mostly that): check it byte by byte.
+        if value.utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) {
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { throw EncoreError.invalid("invalid_\(field)", "\(field) must not be empty.") }
+            guard trimmed.utf8.count <= maxLength else {
+                throw EncoreError.invalid("invalid_\(field)", "\(field) must be at most \(maxLength) characters.")
+            }
+            return trimmed
+        }
         let cleaned = value.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
         guard !cleaned.isEmpty else { throw EncoreError.invalid("invalid_\(field)", "\(field) must not be empty.") }
         guard cleaned.count <= maxLength else {

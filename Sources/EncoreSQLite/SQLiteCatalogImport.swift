@@ -5,29 +5,88 @@ import GRDB
 /// Bulk import straight into the tables with prepared statements, one transaction per batch; the
 /// search index is written in the same transaction.
 extension SQLiteCatalogStore: CatalogImportStore {
-    public func importBatch(_ tracks: [ImportedTrack], owner: UUID) async throws -> [ImportRejection] {
-        try await pool.write { db in
+    public func beginImport(owner: UUID) -> any CatalogImportSession {
+        SQLiteImportSession(pool: pool, owner: owner)
+    }
+}
+
+/// What an import has learnt so far: the owner's artists and albums by folded name, and the track
+/// numbers in use, so that later batches need no look-ups. Reset if a batch fails (its rows rolled back).
+// @unchecked Sendable, and why that is safe: `state` is read and written only inside `pool.write`
+// closures, which GRDB runs one at a time on the single writer connection, and `CatalogImporter` awaits
+// each batch before it starts the next, so no two accesses ever overlap.
+final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
+    struct State {
+        var artists: [String: UUID]?
+        var albums: [String: UUID] = [:]
+        var albumsLoaded: Set<UUID> = []
+        var numbers: [UUID: Set<Int>] = [:]
+        var highest: [UUID: Int] = [:]
+        var terms = SearchIndexer.Terms()
+        var analysed: [String: SearchIndexer.Analysed] = [:]
+    }
+
+    let pool: DatabasePool
+    let owner: UUID
+    /// Touched only inside the pool's write closure, one batch at a time (see above).
+    private var state = State()
+
+    init(pool: DatabasePool, owner: UUID) {
+        self.pool = pool
+        self.owner = owner
+    }
+
+    func write(_ tracks: [ImportedTrack]) async throws -> [ImportRejection] {
+        do {
+            return try await pool.write { db in try self.write(tracks, into: db) }
+        } catch {
+            try? await pool.write { _ in self.state = State() }  // the rolled-back rows must not be remembered
+            throw error
+        }
+    }
+
+    func finish() async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA cache_size = -2000")  // give the memory back to a long-running process
+        }
+    }
+
+    private func write(_ tracks: [ImportedTrack], into db: Database) throws -> [ImportRejection] {
+        let owner = self.owner
+        do {
             // Imports touch much of the index: a large page cache (1 GiB, for this connection) saves re-reading it.
+            // (Deferring WAL checkpoints to the end was measured too: slower, as reads then search a huge WAL.)
             try db.execute(sql: "PRAGMA cache_size = -1048576")
             let now = Date()
             let time = now.timeIntervalSince1970
-            let terms = SearchIndexer.Terms()
+            let terms = state.terms
             let postings = SearchIndexer.PostingBuffer()
-            var analysed: [String: SearchIndexer.Analysed] = [:]
             func analyse(_ text: String) -> SearchIndexer.Analysed {
-                if let known = analysed[text] { return known }
+                if let known = state.analysed[text] { return known }
                 let made = SearchIndexer.Analysed(text)
-                analysed[text] = made
+                if state.analysed.count > 500_000 { state.analysed = [:] }  // names repeat within an import; bound the memory
+                state.analysed[text] = made
                 return made
             }
-            var artists: [String: UUID] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM artist WHERE ownerId = ?", arguments: [owner]) {
-                artists[SearchText.fold(row["name"])] = row["id"]
+            if state.artists == nil {
+                var known: [String: UUID] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT id, name FROM artist WHERE ownerId = ?", arguments: [owner]) {
+                    known[SearchText.fold(row["name"])] = row["id"]
+                }
+                state.artists = known
             }
-            var albums: [String: UUID] = [:]
-            var albumsLoaded: Set<UUID> = []
-            var numbers: [UUID: Set<Int>] = [:]
-            var highest: [UUID: Int] = [:]
+            var artists = state.artists ?? [:]
+            var albums = state.albums
+            var albumsLoaded = state.albumsLoaded
+            var numbers = state.numbers
+            var highest = state.highest
+            defer {
+                state.artists = artists
+                state.albums = albums
+                state.albumsLoaded = albumsLoaded
+                state.numbers = numbers
+                state.highest = highest
+            }
             var popularity: [UUID: Double] = [:]
             var rejected: [ImportRejection] = []
 
@@ -35,14 +94,15 @@ extension SQLiteCatalogStore: CatalogImportStore {
                 sql: "INSERT INTO artist (id, ownerId, name, bio, country, createdAt, updatedAt) VALUES (?, ?, ?, '', NULL, ?, ?)")
             let insertAlbum = try db.cachedStatement(
                 sql: "INSERT INTO album (id, artistId, title, genre, releaseDate, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            let insertTrack = try db.cachedStatement(
-                sql: """
-                    INSERT INTO track (id, albumId, artistId, title, trackNumber, durationMs, status, sourceKey, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+            var insertTrack = FastStatement(
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO track (id, albumId, artistId, title, trackNumber, durationMs, status, sourceKey, createdAt, updatedAt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """))
 
             for track in tracks {
-                let artistKey = SearchText.fold(track.artist)
+                let artistKey = track.artistKey
                 let artistId: UUID
                 var newArtist = false
                 if let existing = artists[artistKey] {
@@ -53,13 +113,13 @@ extension SQLiteCatalogStore: CatalogImportStore {
                     artists[artistKey] = artistId
                     newArtist = true
                 }
-                if !newArtist, !albumsLoaded.contains(artistId) {
+                if !newArtist, !albumsLoaded.contains(artistId) {  // an artist that existed before this import
                     for row in try Row.fetchAll(db, sql: "SELECT id, title FROM album WHERE artistId = ?", arguments: [artistId]) {
                         albums[artistId.uuidString + "|" + SearchText.fold(row["title"])] = row["id"]
                     }
                 }
                 albumsLoaded.insert(artistId)
-                let albumKey = artistId.uuidString + "|" + SearchText.fold(track.album)
+                let albumKey = artistId.uuidString + "|" + track.albumKey
                 let albumId: UUID
                 var newAlbum = false
                 if let existing = albums[albumKey] {
@@ -96,14 +156,23 @@ extension SQLiteCatalogStore: CatalogImportStore {
                 numbers[albumId, default: []].insert(number)
                 highest[albumId] = max(highest[albumId] ?? 0, number)
                 let status = track.sourceKey == nil ? TrackStatus.pending : .processing
-                try insertTrack.execute(arguments: [
-                    track.trackId, albumId, artistId, track.title, number, track.durationMs, status.rawValue, track.sourceKey?.rawValue, time, time,
-                ])
+                insertTrack.bind(track.trackId)
+                insertTrack.bind(albumId)
+                insertTrack.bind(artistId)
+                insertTrack.bind(track.title)
+                insertTrack.bind(number)
+                insertTrack.bind(track.durationMs)
+                insertTrack.bind(status.rawValue)
+                insertTrack.bind(track.sourceKey?.rawValue)
+                insertTrack.bind(time)
+                insertTrack.bind(time)
+                try insertTrack.step()
                 if let source = track.sourceKey {
                     _ = try JobRecord.insert(TrackProcessingJob(trackId: track.trackId, sourceKey: source).request, now: now, into: db)
                 }
                 try SearchIndexer.insertFresh(
-                    kind: .track, entityId: track.trackId, main: analyse(track.title), secondary: [analyse(track.artist), analyse(track.album)],
+                    kind: .track, entityId: track.trackId, main: .init(name: track.titleWords, primary: track.titleTerms),
+                    secondary: [analyse(track.artist), analyse(track.album)],
                     popularity: Double(track.plays), createdAt: now, db, terms: terms, postings: postings)
                 if track.plays > 0 {
                     popularity[artistId, default: 0] += Double(track.plays)

@@ -236,6 +236,11 @@ enum SearchIndexer {
             name = SearchText.queryTerms(text).joined(separator: " ")
             primary = SearchText.indexTerms(text)
         }
+
+        init(name: String, primary: [String]) {
+            self.name = name
+            self.primary = primary
+        }
     }
 
     /// Postings collected for a batch and written in key order, which keeps B-tree inserts local.
@@ -244,8 +249,15 @@ enum SearchIndexer {
 
         func write(_ db: Database) throws {
             rows.sort { ($0.termId, $0.kind, $0.rank, $0.docId) < ($1.termId, $1.kind, $1.rank, $1.docId) }
-            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
-            for row in rows { try insert.execute(arguments: [row.termId, row.kind, row.rank, row.docId]) }
+            var insert = FastStatement(
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)"))
+            for row in rows {
+                insert.bind(row.termId)
+                insert.bind(row.kind)
+                insert.bind(row.rank)
+                insert.bind(row.docId)
+                try insert.step()
+            }
             rows = []
         }
     }
@@ -264,15 +276,22 @@ enum SearchIndexer {
         let secondaryTerms = secondary.flatMap(\.primary)
         let rank = postingRank(popularity)
         let kindCode = code(kind)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO searchDoc (kind, entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            kindCode, entityId, main.name, main.primary.joined(separator: " "), secondaryTerms.joined(separator: " "), popularity,
-            Date().timeIntervalSince1970, rank, createdAt.timeIntervalSince1970,
-        ])
+        var insert = FastStatement(
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO searchDoc (kind, entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """))
+        insert.bind(kindCode)
+        insert.bind(entityId)
+        insert.bind(main.name)
+        insert.bind(main.primary.joined(separator: " "))
+        insert.bind(secondaryTerms.joined(separator: " "))
+        insert.bind(popularity)
+        insert.bind(Date().timeIntervalSince1970)
+        insert.bind(rank)
+        insert.bind(createdAt.timeIntervalSince1970)
+        try insert.step()
         let docId = db.lastInsertedRowID
         var seen = Set<String>()
         for term in main.primary + secondaryTerms where seen.insert(term).inserted {
