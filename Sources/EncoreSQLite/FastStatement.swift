@@ -11,6 +11,9 @@ struct FastStatement {
 
     init(_ statement: Statement) {
         self.statement = statement
+        // GRDB resets its statements lazily: one it ran last may still be mid-step, or hold its bindings.
+        sqlite3_reset(statement.sqliteStatement)
+        sqlite3_clear_bindings(statement.sqliteStatement)
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -25,7 +25,7 @@ struct AuthTests {
             #expect(me.string("displayName") == "Ana")
 
             // Nothing about the password is stored in the clear.
-            let dump = try runTool("sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT passwordHash FROM user"])
+            let dump = try await runTool("sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT passwordHash FROM user"])
             #expect(dump.hasPrefix("$2b$") || dump.hasPrefix("$2a$") || dump.hasPrefix("$2y$"))
             #expect(!dump.contains("sup3r secret"))
         }

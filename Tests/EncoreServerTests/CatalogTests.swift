@@ -106,7 +106,8 @@ struct CatalogTests {
             let (alice, _) = try await Client(server: server).register()
             let (artist, _) = try await Client(server: server).artistAndAlbum(alice)
             let encore = try encoreExecutable()
-            _ = try runTool(encore, ["admin", "create", "--data-dir", directory, "--email", "root@example.com", "--password", "admin password"])
+            _ = try await runTool(
+                encore, ["admin", "create", "--data-dir", directory, "--email", "root@example.com", "--password", "admin password"])
             let login = try await HTTP.send("POST", server.api + "/auth/login", json: ["email": "root@example.com", "password": "admin password"])
             #expect((login.json["user"] as? [String: Any])?["role"] as? String == "admin")
             let admin = try #require(login.string("token"))

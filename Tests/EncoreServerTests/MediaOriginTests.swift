@@ -198,7 +198,7 @@ func streamingPut(_ url: String, bytes: Int) async throws -> Int {
     let directory = try temporaryDirectory("encore-put")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try Data(count: bytes).write(to: URL(fileURLWithPath: directory + "/body"))
-    let output = try runTool(
+    let output = try await runTool(
         "curl",
         [
             "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary",

@@ -37,7 +37,7 @@ struct OpenAPITests {
             let file = try temporaryDirectory("encore-openapi") + "/openapi.json"
             try response.body.write(to: URL(fileURLWithPath: file))
             defer { try? FileManager.default.removeItem(atPath: (file as NSString).deletingLastPathComponent) }
-            let output = try runTool("python3", ["-m", "openapi_spec_validator", file])
+            let output = try await runTool("python3", ["-m", "openapi_spec_validator", file])
             #expect(output.contains("OK"), "\(output)")
         }
     }

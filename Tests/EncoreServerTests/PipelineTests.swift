@@ -9,8 +9,8 @@ import Testing
 @Suite("Media pipeline: ladder, packaging, loudness, fingerprints, crash safety")
 struct PipelineTests {
     /// Seconds of audio `ffmpeg` decodes from `url` (its `-progress` clock at the end).
-    func decodedSeconds(_ url: String) throws -> Double {
-        let output = try runTool(
+    func decodedSeconds(_ url: String) async throws -> Double {
+        let output = try await runTool(
             "ffmpeg", ["-nostdin", "-v", "error", "-i", url, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-nostats", "-"])
         let micros = output.split(separator: "\n").compactMap { line -> Int? in
             line.hasPrefix("out_time_us=") ? Int(line.dropFirst("out_time_us=".count)) : nil
@@ -48,18 +48,19 @@ struct PipelineTests {
             let frame = 1024.0 / 48000
             let progressiveAAC = try #require(
                 (stream.json["progressive"] as? [[String: Any]])?.first { $0["format"] as? String == "m4a" }?["url"] as? String)
-            let reference = try decodedSeconds(progressiveAAC)
+            let reference = try await decodedSeconds(progressiveAAC)
             #expect(abs(reference - seconds) <= frame, "M4A decoded \(reference) s")
-            let hlsSeconds = try decodedSeconds(hls)
+            let hlsSeconds = try await decodedSeconds(hls)
             #expect(hlsSeconds >= seconds && hlsSeconds - reference <= frame + 0.001, "HLS decoded \(hlsSeconds) s, M4A \(reference) s")
-            let dashSeconds = try decodedSeconds(dash)
+            let dashSeconds = try await decodedSeconds(dash)
             #expect(dashSeconds >= seconds && dashSeconds - reference <= frame + 0.001, "DASH decoded \(dashSeconds) s, M4A \(reference) s")
 
             // Python's m3u8 and mpegdash read the playlists and manifest; every segment is fetched.
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
                 "python/check_streams.py"
             ).path
-            let report = try JSONSerialization.jsonObject(with: Data(runTool("python3", [script, hls, dash, "96,160,256"]).utf8)) as? [String: Any]
+            let report =
+                try JSONSerialization.jsonObject(with: Data(try await runTool("python3", [script, hls, dash, "96,160,256"]).utf8)) as? [String: Any]
             #expect(report?["is_variant"] as? Bool == true)
             let variants = try #require(report?["variants"] as? [[String: Any]])
             #expect(variants.count == 3)
@@ -84,10 +85,10 @@ struct PipelineTests {
             #expect((mpd["representations"] as? [Any])?.count == 3)
 
             // Playlists are served with their media types, gzip-compressed when the client accepts it.
-            let headers = try runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", hls]).lowercased()
+            let headers = try await runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", hls]).lowercased()
             #expect(headers.contains("content-type: application/vnd.apple.mpegurl"))
             #expect(headers.contains("content-encoding: gzip"))
-            let mpdHeaders = try runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", dash]).lowercased()
+            let mpdHeaders = try await runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", dash]).lowercased()
             #expect(mpdHeaders.contains("content-type: application/dash+xml"))
             #expect(!mpdHeaders.contains("content-encoding"))
 
@@ -124,7 +125,7 @@ struct PipelineTests {
             let (mallory, _) = try await client.register()
             let (_, malloryAlbum) = try await client.artistAndAlbum(mallory)
             // Another artist's copy, even re-encoded to MP3, is refused.
-            let copied = try await client.readyTrack(try reencode(recording, to: "mp3"), album: malloryAlbum, token: mallory)
+            let copied = try await client.readyTrack(try await reencode(recording, to: "mp3"), album: malloryAlbum, token: mallory)
             #expect(copied["status"] as? String == "failed")
             let failure = copied["failureReason"] as? [String: Any]
             #expect(failure?["code"] as? String == "duplicate_audio")
@@ -156,8 +157,8 @@ struct PipelineTests {
             let created = try await client.createTrack(source, album: album, token: token)
             let id = try #require(created.string("id"))
             let database = data + "/encore.sqlite"
-            func jobState() throws -> String {
-                try runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id DESC LIMIT 1"])
+            func jobState() async throws -> String {
+                try await runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id DESC LIMIT 1"])
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             }
 
@@ -166,11 +167,11 @@ struct PipelineTests {
             // Wait until it is transcoding: the job is leased and ffmpeg has written segments.
             #expect(
                 try await eventually(within: .seconds(60)) {
-                    try jobState() == "running 1" && (try files(under: data + "/tmp").contains { $0.hasSuffix(".m4s") })
+                    try await jobState() == "running 1" && (try files(under: data + "/tmp").contains { $0.hasSuffix(".m4s") })
                 })
             kill(first.processIdentifier, SIGKILL)
             first.waitUntilExit()
-            #expect(try jobState() == "running 1")  // nobody completed it
+            #expect(try await jobState() == "running 1")  // nobody completed it
 
             let second = try startWorker(data: data, lease: 2)
             defer {
@@ -179,10 +180,11 @@ struct PipelineTests {
             }
             let track = try await client.settled(id, token: token, within: .seconds(300))
             #expect(track["status"] as? String == "ready")
-            #expect(try jobState() == "done 2")
+            #expect(try await jobState() == "done 2")
             #expect(try mediaFolders(server, id).count == 1)
             #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
-            #expect(try runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            #expect(
+                try await runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
             // The dead worker's working folder is gone too, once its orphaned ffmpeg has given up.
             #expect(try await eventually(within: .seconds(60)) { try leftoverFiles(server).isEmpty })
             let hls = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
@@ -190,11 +192,11 @@ struct PipelineTests {
         }
     }
 
-    func reencode(_ audio: Data, to format: String) throws -> Data {
+    func reencode(_ audio: Data, to format: String) async throws -> Data {
         let directory = try temporaryDirectory("encore-reencode")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try audio.write(to: URL(fileURLWithPath: directory + "/in"))
-        _ = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", directory + "/in", "-b:a", "192k", directory + "/out.\(format)"])
+        _ = try await runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", directory + "/in", "-b:a", "192k", directory + "/out.\(format)"])
         return try Data(contentsOf: URL(fileURLWithPath: directory + "/out.\(format)"))
     }
 
@@ -210,11 +212,11 @@ struct PipelineTests {
 }
 
 /// Polls `condition` every 100 ms until it holds or `limit` passes.
-func eventually(within limit: Duration, _ condition: () throws -> Bool) async throws -> Bool {
+func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
-        if try condition() { return true }
+        if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(100))
     }
-    return try condition()
+    return try await condition()
 }

@@ -44,7 +44,7 @@ struct TrackTests {
             #expect(download.body == flac)
 
             // A real media client reads the same URL.
-            let probe = try runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
+            let probe = try await runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
             #expect(Double(probe.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 4) < 0.05 } == true)
             // The upload itself is gone: only the committed media folder is left.
             #expect(try trackFiles(server).allSatisfy { $0.hasPrefix("\(id.lowercased())/media-") })
@@ -63,7 +63,7 @@ struct TrackTests {
             let (listener, listenerId) = try await client.register(role: "listener")
             for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
             let hexId = listenerId.lowercased().replacingOccurrences(of: "-", with: "")
-            let rows = try runTool(
+            let rows = try await runTool(
                 "sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(hexId)'"])
             #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
         }
@@ -320,15 +320,28 @@ func files(under path: String) throws -> [String] {
 }
 
 /// Runs a command-line tool and returns its standard output; fails the test on a non-zero exit.
-func runTool(_ tool: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(tool) exited with \(process.terminationStatus)")
+///
+/// The wait happens on a dispatch thread, never on the cooperative pool: the tool is often a client of a
+/// server running in this very process, whose handlers need that pool to answer it.
+func runTool(_ tool: String, _ arguments: [String]) async throws -> String {
+    let (status, data) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, Data), any Error>) in
+        DispatchQueue.global().async {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [tool] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: (process.terminationStatus, data))
+        }
+    }
+    try #require(status == 0, "\(tool) exited with \(status)")
     return String(decoding: data, as: UTF8.self)
 }
