@@ -86,26 +86,9 @@ enum SearchIndexer {
             popularity = decayed(row["popularity"], from: row["popularityAt"], to: now)
         }
         try remove([input.entityId], db, terms: terms)
-        let primary = SearchText.indexTerms(input.name)
-        let secondary = input.secondary.flatMap(SearchText.indexTerms)
-        let rank = postingRank(popularity)
-        let kindCode = code(input.kind)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO searchDoc (kind, entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            kindCode, input.entityId, SearchText.queryTerms(input.name).joined(separator: " "), primary.joined(separator: " "),
-            secondary.joined(separator: " "), popularity, now, rank, input.createdAt.timeIntervalSince1970,
-        ])
-        let docId = db.lastInsertedRowID
-        let posting = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
-        for term in Set(primary + secondary) {
-            let id = try terms.id(term, db)
-            try posting.execute(arguments: [id, kindCode, rank, docId])
-            terms.countChanges[id, default: 0] += 1
-        }
+        var fresh = input
+        fresh.popularity = popularity
+        try upsertFresh(fresh, db, terms: terms)
         try terms.flush(db)
     }
 
