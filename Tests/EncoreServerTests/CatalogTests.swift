@@ -72,6 +72,15 @@ struct CatalogTests {
 
             let list = try await HTTP.send("GET", server.api + "/artists/\(artist)/albums", token: bob)
             #expect((list.json["items"] as? [[String: Any]])?.count == 2)
+            #expect(try await HTTP.send("GET", server.api + "/artists/\(UUID().uuidString)/albums", token: bob).errorCode == "artist_not_found")
+            #expect(try await HTTP.send("GET", server.api + "/albums/\(UUID().uuidString)/tracks", token: bob).errorCode == "album_not_found")
+            #expect(try await HTTP.send("GET", server.api + "/albums/\(album)/tracks?limit=500", token: bob).errorCode == "invalid_limit")
+            #expect(
+                try await HTTP.send("PATCH", server.api + "/albums/\(album)", json: ["releaseDate": "yesterday"], token: alice).errorCode
+                    == "invalid_releaseDate")
+            #expect(
+                try await HTTP.send("PATCH", server.api + "/artists/\(artist)", json: ["country": "Iceland"], token: alice).errorCode
+                    == "invalid_country")
             #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: bob).status == 403)
             #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: alice).status == 200)
             #expect(try await HTTP.send("GET", server.api + "/albums/\(album)", token: alice).errorCode == "album_not_found")
