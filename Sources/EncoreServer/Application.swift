@@ -126,6 +126,7 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     let api = router.group("/api/v1")
     AuthController(catalog: services.catalog, tokens: tokens).addRoutes(to: api)
     let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, store: services.store))
+        .add(middleware: ConditionalGetMiddleware())
     UserController(catalog: services.catalog).addRoutes(to: authenticated)
     ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
     AlbumController(catalog: services.catalog).addRoutes(to: authenticated)

@@ -1,3 +1,5 @@
+import Crypto
+import EncoreBlobs
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -20,12 +22,18 @@ enum APIJSON {
         return decoder
     }()
 
-    /// A JSON response.
+    /// A JSON response. Successful ones carry a strong `ETag` of their bytes, so clients can revalidate
+    /// with `If-None-Match` (see ``ConditionalGetMiddleware``); errors are never stored.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try encoder.encode(value)
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
+        if status == .ok || status == .created {
+            fields[.eTag] = fields[.eTag] ?? "\"" + Data(SHA256.hash(data: data).prefix(16)).base64URLEncoded() + "\""
+            fields[.cacheControl] = fields[.cacheControl] ?? "private, no-cache"
+        } else {
+            fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
+        }
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -149,6 +157,23 @@ struct ErrorMiddleware: RouterMiddleware {
         case .forbidden: "forbidden"
         default: "http_\(status.code)"
         }
+    }
+}
+
+/// Answers a `GET` whose `If-None-Match` names the response's current `ETag` with 304 and no body:
+/// the client's copy is still good, and the bytes need not travel again.
+struct ConditionalGetMiddleware: RouterMiddleware {
+    typealias Context = EncoreRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        guard request.method == .get || request.method == .head, response.status == .ok, let etag = response.headers[.eTag],
+            let tags = request.headers[.ifNoneMatch], MediaOrigin.matches(tags, etag: etag)
+        else { return response }
+        var headers = response.headers
+        headers[.contentType] = nil
+        headers[.contentLength] = nil
+        return Response(status: .notModified, headers: headers)
     }
 }
 

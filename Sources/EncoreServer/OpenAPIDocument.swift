@@ -9,7 +9,7 @@ enum OpenAPIDocument {
           "info": {
             "title": "Encore API",
             "version": "1.0.0",
-            "description": "Encore: a self-hostable music streaming platform. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code.",
+            "description": "Encore: a self-hostable music streaming platform. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code. Successful JSON responses carry a strong `ETag` and `Cache-Control: private, no-cache`; a GET with a matching `If-None-Match` answers 304 with no body.",
             "license": {
               "name": "Apache-2.0",
               "identifier": "Apache-2.0"

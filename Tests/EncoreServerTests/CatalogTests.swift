@@ -261,3 +261,31 @@ struct ErrorTests {
         }
     }
 }
+
+@Suite("HTTP validators on API reads")
+struct ValidatorTests {
+    @Test("GETs carry an ETag; If-None-Match answers 304 until the resource changes")
+    func conditionalGets() async throws {
+        try await withServer { server in
+            let (token, _) = try await Client(server: server).register()
+            let (artist, _) = try await Client(server: server).artistAndAlbum(token)
+            let url = server.api + "/artists/\(artist)"
+            let first = try await HTTP.send("GET", url, token: token)
+            let etag = try #require(first.headers["etag"])
+            #expect(first.headers["cache-control"] == "private, no-cache")
+            let again = try await HTTP.send("GET", url, token: token)
+            #expect(again.headers["etag"] == etag)  // same bytes, same tag
+            let unchanged = try await HTTP.send("GET", url, token: token, headers: ["If-None-Match": etag])
+            #expect(unchanged.status == 304)
+            #expect(unchanged.body.isEmpty)
+            #expect(try await HTTP.send("PATCH", url, json: ["bio": "Changed"], token: token).status == 200)
+            let changed = try await HTTP.send("GET", url, token: token, headers: ["If-None-Match": etag])
+            #expect(changed.status == 200)
+            #expect(changed.headers["etag"] != etag)
+            // Errors are never cached or tagged.
+            let missing = try await HTTP.send("GET", server.api + "/artists/\(UUID().uuidString)", token: token)
+            #expect(missing.headers["etag"] == nil)
+            #expect(missing.headers["cache-control"] == "no-store")
+        }
+    }
+}
