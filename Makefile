@@ -1,5 +1,5 @@
 # Everyday commands; each is a script in scripts/ so CI and people run the same thing.
-.PHONY: build test run format lint readme
+.PHONY: build test run format lint readme bench bench-pipeline bench-search
 
 build:
 	swift build
@@ -18,3 +18,13 @@ lint:
 
 readme:
 	scripts/check-readme
+
+# Benchmarks (release builds; not part of CI). Each prints a Markdown table.
+bench:
+	bench/load.sh
+
+bench-pipeline:
+	bench/pipeline.sh
+
+bench-search:
+	bench/search.sh

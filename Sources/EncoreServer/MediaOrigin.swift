@@ -7,6 +7,10 @@ import Logging
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Encore's own media origin for the local blob store: `GET`/`HEAD` of signed read URLs with RFC 9110
 /// byte ranges and validators, and `PUT` of signed upload URLs streamed to disk.
 ///
@@ -129,12 +133,16 @@ struct UploadReceipt: Codable, Sendable {
 }
 
 extension Date {
-    /// IMF-fixdate, as HTTP headers want it.
+    /// IMF-fixdate, as HTTP headers want it (`Sun, 06 Nov 1994 08:49:37 GMT`). Written by hand: making a
+    /// DateFormatter per response costs more than serving a small segment.
     var httpDate: String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: self)
+        var seconds = time_t(timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Load and latency benchmark (not a test), on loopback only, stopping everything it starts:
+#  1. seeds a fresh `encore serve` (release build) with a few 150-second tracks through the real pipeline;
+#  2. runs the listener simulator (bench/listeners.py): LISTENERS virtual listeners (default 2000) for
+#     SECONDS (default 120) playing HLS at real pace with ABR switching; reports stream-start and segment
+#     latency, stalls, errors, and the server's CPU and RSS;
+#  3. compares request rates with wrk against an nginx serving the very same files: one media segment,
+#     and the metadata response of GET /api/v1/tracks/{id} (nginx serves the same JSON bytes statically).
+# Prints a Markdown table (also written to bench/results/load.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+listeners=${LISTENERS:-2000}
+seconds=${SECONDS_RUN:-120}
+scripts/install-deps
+command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
+python3 -c "import aiohttp" 2>/dev/null || python3 -m pip install -q aiohttp
+swift build -c release --product encore >/dev/null
+binary=$root/.build/release/encore
+
+work=$(mktemp -d)
+server_pid=""
+nginx_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+ulimit -n 65536 2>/dev/null || true
+
+ENCORE_BCRYPT_COST=4 "$binary" serve --port 0 --data-dir "$work/data" > server.log 2>&1 &
+server_pid=$!
+port=""
+for _ in $(seq 1 300); do
+    port=$(sed -n 's/^encore listening on .*:\([0-9]*\), data in .*/\1/p' server.log | head -n1)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { cat server.log >&2; exit 1; }
+base=http://127.0.0.1:$port
+api=$base/api/v1
+
+token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
+    -d '{"email":"artist@bench.invalid","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
+auth="Authorization: Bearer $token"
+artist=$(curl -sf "$api/artists" -H "$auth" -d '{"name":"Bench Artist"}' | jq -r .id)
+album=$(curl -sf "$api/albums" -H "$auth" -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
+: > tracks.txt
+for n in 1 2 3 4; do
+    ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=$((200 + n * 70)):duration=150" \
+        -f lavfi -i "anoisesrc=color=pink:amplitude=0.3:duration=150:seed=$n" -filter_complex "amix=inputs=2:normalize=0" \
+        -ac 2 -ar 44100 "t$n.flac"
+    grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
+    curl -sf -X PUT -H 'Expect:' --data-binary "@t$n.flac" "$(echo "$grant" | jq -r .uploadUrl)" >/dev/null
+    curl -sf "$api/tracks" -H "$auth" -d "{\"albumId\":\"$album\",\"title\":\"Track $n\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id >> tracks.txt
+done
+for track in $(cat tracks.txt); do
+    for _ in $(seq 1 600); do
+        [ "$(curl -sf "$api/tracks/$track" -H "$auth" | jq -r .status)" = ready ] && break
+        sleep 0.5
+    done
+done
+
+echo "simulating $listeners listeners for $seconds s ..." >&2
+report=$(python3 "$root/bench/listeners.py" "$base" tracks.txt --listeners "$listeners" --seconds "$seconds" --server-pid "$server_pid")
+echo "$report" >&2
+
+# Same files, two servers: Encore's media origin and nginx on the blob directory.
+first=$(head -n1 tracks.txt)
+hls=$(curl -sf "$api/tracks/$first/stream" -H "$auth" | jq -r .hls)
+segment_url="${hls%/master.m3u8}/seg-1-00002.m4s"
+segment_path=$(echo "$segment_url" | sed 's|^http://[^/]*/media/[^/]*/||')
+curl -sf "$api/tracks/$first" -H "$auth" > metadata.json
+mkdir -p static && cp metadata.json static/track.json
+ngport=$((port + 1))
+cat > nginx.conf <<NGINX
+worker_processes 1;
+error_log $work/nginx-error.log;
+pid $work/nginx.pid;
+daemon off;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    types { audio/mp4 m4s; application/json json; }
+    server {
+        listen 127.0.0.1:$ngport;
+        location /blobs/ { alias $work/data/blobs/; }
+        location /static/ { alias $work/static/; }
+    }
+}
+NGINX
+nginx -c "$work/nginx.conf" -p "$work" &
+nginx_pid=$!
+sleep 0.5
+rate() { wrk -t1 -c64 -d10s "$@" 2>/dev/null | awk '/Requests\/sec/ {print $2}'; }
+encore_segment=$(rate "$segment_url")
+nginx_segment=$(rate "http://127.0.0.1:$ngport/blobs/$segment_path")
+encore_meta=$(rate -H "$auth" "$api/tracks/$first")
+nginx_meta=$(rate "http://127.0.0.1:$ngport/static/track.json")
+
+field() { echo "$report" | jq -r ".$1"; }
+mkdir -p "$root/bench/results"
+{
+    printf 'Load and latency, %s, %s cores, loopback (%s listeners for %s s; wrk -t1 -c64 -d10s)\n\n' "$(date -u +%Y-%m-%d)" "$(nproc)" "$listeners" "$seconds"
+    printf '| measure | value | goal |\n|---|---|---|\n'
+    printf '| plays started / segments fetched | %s / %s | |\n' "$(field plays)" "$(field segments)"
+    printf '| errors / stalls | %s / %s | 0 / 0 |\n' "$(field errors)" "$(field stalls)"
+    printf '| stream start p50 / p95 / p99 | %s / %s / %s ms | p50 ≤ 10, p99 ≤ 50 ms |\n' "$(field start_p50_ms)" "$(field start_p95_ms)" "$(field start_p99_ms)"
+    printf '| segment fetch p50 / p99 | %s / %s ms | |\n' "$(field segment_p50_ms)" "$(field segment_p99_ms)"
+    printf '| server CPU (avg) / RSS (max) | %s %% / %s MB | RSS ≤ 300 MB |\n' "$(field server_cpu_avg_pct)" "$(field server_rss_max_mb)"
+    printf '| segment requests/s: Encore / nginx | %s / %s (%.0f%%) | ≥ 80%% |\n' "$encore_segment" "$nginx_segment" "$(echo "$encore_segment * 100 / $nginx_segment" | bc -l)"
+    printf '| metadata requests/s: Encore / nginx | %s / %s (%.0f%%) | ≥ 50%% |\n' "$encore_meta" "$nginx_meta" "$(echo "$encore_meta * 100 / $nginx_meta" | bc -l)"
+} | tee "$root/bench/results/load.md"
