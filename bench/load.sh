@@ -18,11 +18,11 @@ python3 -c "import aiohttp" 2>/dev/null || python3 -m pip install -q aiohttp
 swift build -c release --product encore >/dev/null
 binary=$root/.build/release/encore
 
+source scripts/lib/encore-server.sh
 work=$(mktemp -d)
-server_pid=""
 nginx_pid=""
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_encore
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -30,15 +30,7 @@ trap cleanup EXIT
 cd "$work"
 ulimit -n 65536 2>/dev/null || true
 
-ENCORE_BCRYPT_COST=4 "$binary" serve --port 0 --data-dir "$work/data" > server.log 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 1 300); do
-    port=$(sed -n 's/^encore listening on .*:\([0-9]*\), data in .*/\1/p' server.log | head -n1)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat server.log >&2; exit 1; }
+start_encore "$binary" "$work/data" server.log
 base=http://127.0.0.1:$port
 api=$base/api/v1
 

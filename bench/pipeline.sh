@@ -13,10 +13,10 @@ swift build -c release --product encore >/dev/null
 binary=$root/.build/release/encore
 runs=${RUNS:-3}
 
+source scripts/lib/encore-server.sh
 work=$(mktemp -d)
-server_pid=""
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_encore
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,15 +44,7 @@ plain() {
         -map "[n]" -c:a libopus -vbr off -b:a 320k plain/files/o320.ogg
 }
 
-ENCORE_BCRYPT_COST=4 ENCORE_WORKERS=1 "$binary" serve --port 0 --data-dir "$work/data" > server.log 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 1 300); do
-    port=$(sed -n 's/^encore listening on .*:\([0-9]*\), data in .*/\1/p' server.log | head -n1)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat server.log >&2; exit 1; }
+start_encore "$binary" "$work/data" server.log --workers 1
 api=http://127.0.0.1:$port/api/v1
 token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
