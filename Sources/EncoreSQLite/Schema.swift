@@ -167,6 +167,11 @@ enum Schema {
             // Tracks imported without audio wait for it with status 'pending'; the catalog is indexed below.
             try SearchIndexer.rebuild(db)
         }
+        migrator.registerMigration("2026-11-29 drop redundant track index") { db in
+            // The unique (albumId, trackNumber) index already serves look-ups by album: the single-column
+            // one only cost an extra B-tree insert per track.
+            try db.execute(sql: "DROP INDEX IF EXISTS track_on_albumId")
+        }
         return migrator
     }
 }
