@@ -47,12 +47,18 @@ enum SearchIndexer {
         var ids: [String: Int64] = [:]
         var countChanges: [Int64: Int] = [:]
 
-        func id(_ term: String, _ db: Database) throws -> Int64 {
+        /// The id of a term the index already has, or nil.
+        func existingId(_ term: String, _ db: Database) throws -> Int64? {
             if let id = ids[term] { return id }
-            if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT termId FROM searchTerm WHERE term = ?"), arguments: [term]) {
-                ids[term] = existing
-                return existing
-            }
+            guard let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT termId FROM searchTerm WHERE term = ?"), arguments: [term])
+            else { return nil }
+            ids[term] = existing
+            return existing
+        }
+
+        /// The id of a term, created (with its deletion variants) when the index does not have it yet.
+        func id(_ term: String, _ db: Database) throws -> Int64 {
+            if let existing = try existingId(term, db) { return existing }
             try db.cachedStatement(sql: "INSERT INTO searchTerm (term, docCount) VALUES (?, 0)").execute(arguments: [term])
             let id = db.lastInsertedRowID
             let budget = term.count >= 8 ? 2 : term.count >= 3 ? 1 : 0
@@ -102,8 +108,9 @@ enum SearchIndexer {
             guard let row = try Row.fetchOne(select, arguments: [entityId]) else { continue }
             let docId: Int64 = row["docId"]
             let text: String = row["primaryTerms"] + " " + (row["secondaryTerms"] as String)
+            // Removing a document must not add to the vocabulary: a term it had is there already.
             for term in Set(text.split(separator: " ").map(String.init)) {
-                let id = try terms.id(term, db)
+                guard let id = try terms.existingId(term, db) else { continue }
                 try delete.execute(arguments: [id, row["kind"] as Int, row["postingRank"] as Int, docId])
                 terms.countChanges[id, default: 0] -= 1
             }
