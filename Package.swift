@@ -83,6 +83,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // bench/load.sh's reference: bare Hummingbird serving the same bytes from memory (not shipped).
+        .executableTarget(
+            name: "hummingbird-reference",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "bench/HummingbirdReference",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite"], swiftSettings: swiftSettings),
         .testTarget(
@@ -95,8 +102,10 @@ let package = Package(
             name: "EncoreServerTests",
             dependencies: [
                 "EncoreServer", "EncoreCore", "EncoreBlobs",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -5,7 +5,9 @@
 #     SECONDS (default 120) playing HLS at real pace with ABR switching; reports stream-start and segment
 #     latency, stalls, errors, and the server's CPU and RSS;
 #  3. compares request rates with wrk against an nginx serving the very same files: one media segment,
-#     and the metadata response of GET /api/v1/tracks/{id} (nginx serves the same JSON bytes statically).
+#     and the metadata response of GET /api/v1/tracks/{id} (nginx serves the same JSON bytes statically),
+#     and against a bare Hummingbird server answering with the same bytes from memory (the ceiling of the
+#     HTTP stack Encore is built on; bench/HummingbirdReference).
 # Prints a Markdown table (also written to bench/results/load.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,21 +18,25 @@ scripts/install-deps
 command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 python3 -c "import aiohttp" 2>/dev/null || python3 -m pip install -q aiohttp
 swift build -c release --product encore >/dev/null
+swift build -c release --product hummingbird-reference >/dev/null
 binary=$root/.build/release/encore
 
 source scripts/lib/encore-server.sh
 work=$(mktemp -d)
 nginx_pid=""
+reference_pid=""
 cleanup() {
     stop_encore
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+    [ -n "$reference_pid" ] && kill "$reference_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 cd "$work"
 ulimit -n 65536 2>/dev/null || true
 
-start_encore "$binary" "$work/data" server.log
+# No per-request access log on either side (nginx below has `access_log off`); warnings still go to the log.
+ENCORE_LOG_LEVEL=warning start_encore "$binary" "$work/data" server.log
 base=http://127.0.0.1:$port
 api=$base/api/v1
 
@@ -87,23 +93,37 @@ http {
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
-sleep 0.5
+# The HTTP stack's own ceiling: bare Hummingbird answering with the same bytes from memory.
+refport=$((port + 2))
+"$root/.build/release/hummingbird-reference" "$refport" "$work/data/blobs/$segment_path" metadata.json > reference.log 2>&1 &
+reference_pid=$!
+for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$ngport/static/track.json" && curl -sf -o /dev/null "http://127.0.0.1:$refport/metadata" && break
+    sleep 0.1
+done
 rate() { wrk -t1 -c64 -d10s "$@" 2>/dev/null | awk '/Requests\/sec/ {print $2}'; }
 encore_segment=$(rate "$segment_url")
+reference_segment=$(rate "http://127.0.0.1:$refport/segment")
 nginx_segment=$(rate "http://127.0.0.1:$ngport/blobs/$segment_path")
 encore_meta=$(rate -H "$auth" "$api/tracks/$first")
+reference_meta=$(rate "http://127.0.0.1:$refport/metadata")
 nginx_meta=$(rate "http://127.0.0.1:$ngport/static/track.json")
+percent() { echo "$1 * 100 / $2" | bc -l | xargs printf '%.0f'; }
 
 field() { echo "$report" | jq -r ".$1"; }
 mkdir -p "$root/bench/results"
 {
-    printf 'Load and latency, %s, %s cores, loopback (%s listeners for %s s; wrk -t1 -c64 -d10s)\n\n' "$(date -u +%Y-%m-%d)" "$(nproc)" "$listeners" "$seconds"
+    printf 'Load and latency, %s, %s cores, loopback (%s listeners for %s s; wrk -t1 -c64 -d10s; no access logs on either server)\n\n' "$(date -u +%Y-%m-%d)" "$(nproc)" "$listeners" "$seconds"
     printf '| measure | value | goal |\n|---|---|---|\n'
     printf '| plays started / segments fetched | %s / %s | |\n' "$(field plays)" "$(field segments)"
     printf '| errors / stalls | %s / %s | 0 / 0 |\n' "$(field errors)" "$(field stalls)"
     printf '| stream start p50 / p95 / p99 | %s / %s / %s ms | p50 ≤ 10, p99 ≤ 50 ms |\n' "$(field start_p50_ms)" "$(field start_p95_ms)" "$(field start_p99_ms)"
     printf '| segment fetch p50 / p99 | %s / %s ms | |\n' "$(field segment_p50_ms)" "$(field segment_p99_ms)"
     printf '| server CPU (avg) / RSS (max) | %s %% / %s MB | RSS ≤ 300 MB |\n' "$(field server_cpu_avg_pct)" "$(field server_rss_max_mb)"
-    printf '| segment requests/s: Encore / nginx | %s / %s (%.0f%%) | ≥ 80%% |\n' "$encore_segment" "$nginx_segment" "$(echo "$encore_segment * 100 / $nginx_segment" | bc -l)"
-    printf '| metadata requests/s: Encore / nginx | %s / %s (%.0f%%) | ≥ 50%% |\n' "$encore_meta" "$nginx_meta" "$(echo "$encore_meta * 100 / $nginx_meta" | bc -l)"
+    printf '| segment requests/s: Encore / nginx | %s / %s (%s%%) | ≥ 80%% |\n' "$encore_segment" "$nginx_segment" "$(percent "$encore_segment" "$nginx_segment")"
+    printf '| metadata requests/s: Encore / nginx | %s / %s (%s%%) | ≥ 50%% |\n' "$encore_meta" "$nginx_meta" "$(percent "$encore_meta" "$nginx_meta")"
+    printf '| bare Hummingbird, same bytes from memory: segment / metadata requests/s | %s (%s%% of nginx) / %s (%s%%) | ceiling of the HTTP stack |\n' \
+        "$reference_segment" "$(percent "$reference_segment" "$nginx_segment")" "$reference_meta" "$(percent "$reference_meta" "$nginx_meta")"
+    printf '| Encore against that ceiling: segment / metadata | %s%% / %s%% | |\n' \
+        "$(percent "$encore_segment" "$reference_segment")" "$(percent "$encore_meta" "$reference_meta")"
 } | tee "$root/bench/results/load.md"

@@ -101,10 +101,34 @@ public struct LocalBlobStore: BlobStore {
             throw Self.systemError("stat", key)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let nanos = Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec)
-        let etag = "\"\(String(Int(status.st_size), radix: 16))-\(String(nanos, radix: 16))\""
-        return BlobInfo(
-            key: key, size: Int(status.st_size), etag: etag, modifiedAt: Date(timeIntervalSince1970: TimeInterval(nanos) / 1e9))
+        return Self.info(key, size: Int(status.st_size), seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
+    }
+
+    /// The ETag is the file's size and modification time: objects are write-once, so a key whose ETag is
+    /// unchanged still holds the same bytes.
+    private static func info(_ key: BlobKey, size: Int, seconds: Int, nanoseconds: Int) -> BlobInfo {
+        let nanos = seconds * 1_000_000_000 + nanoseconds
+        let etag = "\"\(String(size, radix: 16))-\(String(nanos, radix: 16))\""
+        return BlobInfo(key: key, size: size, etag: etag, modifiedAt: Date(timeIntervalSince1970: TimeInterval(nanos) / 1e9))
+    }
+
+    /// The whole object in memory with the ``BlobInfo`` of exactly those bytes, or nil when there is no
+    /// such object or it is larger than `maxBytes`.
+    public func contents(of key: BlobKey, upTo maxBytes: Int) async throws -> (info: BlobInfo, bytes: ByteBuffer)? {
+        do {
+            return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path(of: key))) { handle in
+                let status = try await handle.info()
+                guard status.type == .regular, status.size <= maxBytes else { return nil }
+                let info = Self.info(
+                    key, size: Int(status.size), seconds: status.lastDataModificationTime.seconds,
+                    nanoseconds: status.lastDataModificationTime.nanoseconds)
+                let bytes = try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(maxBytes)))
+                // Same size as the stat: the file did not change while it was read (objects never do).
+                return bytes.readableBytes == info.size ? (info, bytes) : nil
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            return nil
+        }
     }
 
     public func move(_ source: BlobKey, to destination: BlobKey) async throws {

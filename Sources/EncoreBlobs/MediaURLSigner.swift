@@ -1,6 +1,7 @@
 import Crypto
 import EncoreCore
 import Foundation
+import Synchronization
 
 /// What a signed media URL allows: one method, until a time, on a key or everything below a prefix.
 public struct MediaGrant: Sendable, Equatable {
@@ -33,6 +34,9 @@ public struct MediaGrant: Sendable, Equatable {
 /// references inside playlists resolve to URLs carrying the same token, as CDN token schemes do.
 public struct MediaURLSigner: Sendable {
     private let key: SymmetricKey
+    /// Tokens whose signature has been checked, with the grant they carry: every segment of a stream
+    /// arrives with the same token, and the MAC only depends on the token.
+    private let verified = VerifiedGrants(capacity: 20_000)
 
     /// - Parameter secret: at least 32 bytes of key material, used for nothing else.
     public init(secret: SymmetricKey) {
@@ -50,6 +54,31 @@ public struct MediaURLSigner: Sendable {
     /// Throws `forbidden` with a specific code: `invalid_signature`, `url_expired`, `method_not_allowed`,
     /// `outside_scope`.
     public func verify(token: String, method: String, key requested: BlobKey, now: Date = Date()) throws -> MediaGrant {
+        let grant: MediaGrant
+        if let known = verified.grant(for: token) {
+            grant = known
+        } else {
+            grant = try signedGrant(in: token)
+            verified.remember(token, grant: grant)
+        }
+        guard Int(now.timeIntervalSince1970) < grant.expiresAt else {
+            throw EncoreError(.forbidden, code: "url_expired", message: "The URL has expired; ask the API for a new one.")
+        }
+        let allowed: Bool =
+            switch grant.access {
+            case .read: method == "GET" || method == "HEAD"
+            case .write: method == "PUT"
+            }
+        guard allowed else {
+            throw EncoreError(.forbidden, code: "method_not_allowed", message: "The URL was not signed for \(method).")
+        }
+        let inScope = grant.access == .write ? requested == grant.scope : requested.isWithin(grant.scope)
+        guard inScope else { throw EncoreError(.forbidden, code: "outside_scope", message: "The URL was not signed for this object.") }
+        return grant
+    }
+
+    /// The grant in `token` when its signature is ours.
+    private func signedGrant(in token: String) throws -> MediaGrant {
         let invalid = EncoreError(.forbidden, code: "invalid_signature", message: "The URL's signature is not valid.")
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let payload = Data(base64URLEncoded: parts[0]), let signature = Data(base64URLEncoded: parts[1]),
@@ -60,21 +89,29 @@ public struct MediaURLSigner: Sendable {
         guard fields.count == 5, fields[0] == "v1", let access = MediaGrant.Access(rawValue: String(fields[1])),
             let expiresAt = Int(fields[2]), let maxBytes = Int(fields[3]), let scope = BlobKey(String(fields[4]))
         else { throw invalid }
-        let grant = MediaGrant(access: access, scope: scope, expiresAt: Date(timeIntervalSince1970: TimeInterval(expiresAt)), maxBytes: maxBytes)
-        guard Int(now.timeIntervalSince1970) < expiresAt else {
-            throw EncoreError(.forbidden, code: "url_expired", message: "The URL has expired; ask the API for a new one.")
+        return MediaGrant(access: access, scope: scope, expiresAt: Date(timeIntervalSince1970: TimeInterval(expiresAt)), maxBytes: maxBytes)
+    }
+}
+
+/// A bounded memo from token to the grant its valid signature carries. When full it starts over, which
+/// costs one signature check per live token.
+final class VerifiedGrants: Sendable {
+    private let capacity: Int
+    private let grants = Mutex<[String: MediaGrant]>([:])
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func grant(for token: String) -> MediaGrant? {
+        grants.withLock { $0[token] }
+    }
+
+    func remember(_ token: String, grant: MediaGrant) {
+        grants.withLock { grants in
+            if grants.count >= capacity { grants.removeAll(keepingCapacity: true) }
+            grants[token] = grant
         }
-        let allowed: Bool =
-            switch access {
-            case .read: method == "GET" || method == "HEAD"
-            case .write: method == "PUT"
-            }
-        guard allowed else {
-            throw EncoreError(.forbidden, code: "method_not_allowed", message: "The URL was not signed for \(method).")
-        }
-        let inScope = access == .write ? requested == scope : requested.isWithin(scope)
-        guard inScope else { throw EncoreError(.forbidden, code: "outside_scope", message: "The URL was not signed for this object.") }
-        return grant
     }
 }
 

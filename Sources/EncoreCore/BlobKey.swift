@@ -17,11 +17,27 @@ public struct BlobKey: Hashable, Sendable, Codable, CustomStringConvertible, Com
     /// The key's segments, in order.
     public var segments: [Substring] { rawValue.split(separator: "/", omittingEmptySubsequences: false) }
 
-    /// The last segment's extension (after the final dot), lower-cased, or nil.
+    /// The last segment's extension (after the final dot), lower-cased, or nil. Byte-level: the media
+    /// origin asks this on every request.
     public var pathExtension: String? {
-        guard let last = segments.last, let dot = last.lastIndex(of: "."), dot != last.startIndex else { return nil }
-        let ext = last[last.index(after: dot)...]
-        return ext.isEmpty ? nil : ext.lowercased()
+        let bytes = rawValue.utf8
+        var index = bytes.endIndex
+        while index > bytes.startIndex {
+            let previous = bytes.index(before: index)
+            switch bytes[previous] {
+            case UInt8(ascii: "/"):
+                return nil
+            case UInt8(ascii: "."):
+                // A leading dot names a hidden file, not an extension.
+                guard index != bytes.endIndex, previous != bytes.startIndex, bytes[bytes.index(before: previous)] != UInt8(ascii: "/") else {
+                    return nil
+                }
+                return String(Substring(rawValue.utf8[index...])).lowercased()
+            default:
+                index = previous
+            }
+        }
+        return nil
     }
 
     /// True when this key equals `prefix` or lies below it (`prefix/…`).
@@ -52,20 +68,27 @@ public struct BlobKey: Hashable, Sendable, Codable, CustomStringConvertible, Com
         try container.encode(rawValue)
     }
 
+    /// One pass over the bytes: allowed alphabet, no empty, `.` or `..` segment.
     static func isValid(_ raw: String) -> Bool {
         guard !raw.isEmpty, raw.utf8.count <= maxLength else { return false }
-        for segment in raw.split(separator: "/", omittingEmptySubsequences: false) {
-            guard !segment.isEmpty, segment != ".", segment != ".." else { return false }
-            for byte in segment.utf8 {
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                    continue
-                default:
-                    return false
-                }
+        var segmentLength = 0
+        var segmentIsDots = true
+        for byte in raw.utf8 {
+            switch byte {
+            case UInt8(ascii: "/"):
+                guard segmentLength > 0, !(segmentIsDots && segmentLength <= 2) else { return false }
+                segmentLength = 0
+                segmentIsDots = true
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                segmentLength += 1
+                segmentIsDots = false
+            case UInt8(ascii: "."):
+                segmentLength += 1
+            default:
+                return false
             }
         }
-        return true
+        return segmentLength > 0 && !(segmentIsDots && segmentLength <= 2)
     }
 }

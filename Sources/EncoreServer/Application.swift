@@ -15,6 +15,8 @@ public struct EncoreServices: Sendable {
     public let configuration: EncoreConfiguration
     public let catalog: CatalogService
     public let store: SQLiteCatalogStore
+    /// ``store`` behind a read cache: what request handling and the pipeline go through.
+    public let catalogStore: CachedCatalogStore
     public let blobs: LocalBlobStore
     /// Runs pipeline jobs from the catalog's queue.
     public let jobRunner: JobRunner
@@ -27,6 +29,7 @@ public struct EncoreServices: Sendable {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
         let store = try SQLiteCatalogStore(path: data + "/encore.sqlite")
+        let cachedStore = CachedCatalogStore(store, maxAge: configuration.readCacheMaxAge)
         let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
         let blobs = try LocalBlobStore(
             root: data + "/blobs", temporaryDirectory: data + "/tmp", signer: MediaURLSigner(secret: keys.mediaURLs),
@@ -35,12 +38,12 @@ public struct EncoreServices: Sendable {
         limits.maxDuration = configuration.maxAudioDuration
         let prober = try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath, limits: limits)
         let catalog = CatalogService(
-            store: store, blobs: blobs, prober: prober, hasher: BcryptHasher(cost: configuration.bcryptCost),
+            store: cachedStore, blobs: blobs, prober: prober, hasher: BcryptHasher(cost: configuration.bcryptCost),
             settings: .init(
                 maxUploadBytes: configuration.maxUploadBytes, uploadURLLifetime: configuration.uploadURLLifetime,
                 streamURLLifetime: configuration.streamURLLifetime))
         let pipeline = TrackPipeline(
-            store: store, blobs: blobs, prober: prober, fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
+            store: cachedStore, blobs: blobs, prober: prober, fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
             transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), workDirectory: data + "/tmp",
             log: { logger.info("\($0)") })
         let runner = JobRunner(
@@ -49,7 +52,7 @@ public struct EncoreServices: Sendable {
                 concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat),
             log: { logger.warning("\($0)") })
         return EncoreServices(
-            configuration: configuration, catalog: catalog, store: store, blobs: blobs, jobRunner: runner, keys: keys,
+            configuration: configuration, catalog: catalog, store: store, catalogStore: cachedStore, blobs: blobs, jobRunner: runner, keys: keys,
             publicBaseURL: publicBaseURL)
     }
 }
@@ -125,7 +128,7 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
 
     let api = router.group("/api/v1")
     AuthController(catalog: services.catalog, tokens: tokens).addRoutes(to: api)
-    let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, store: services.store))
+    let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, store: services.catalogStore))
         .add(middleware: ConditionalGetMiddleware())
     UserController(catalog: services.catalog).addRoutes(to: authenticated)
     ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
@@ -133,7 +136,7 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     TrackController(catalog: services.catalog).addRoutes(to: authenticated)
     PlaylistController(catalog: services.catalog).addRoutes(to: authenticated)
     SearchController(search: services.store, store: services.store).addRoutes(to: authenticated)
-    MediaOrigin(blobs: services.blobs).addRoutes(to: router)
+    MediaOrigin(blobs: services.blobs, cache: MediaObjectCache(budget: services.configuration.mediaCacheBytes)).addRoutes(to: router)
     return router
 }
 

@@ -123,6 +123,8 @@ struct AlbumController {
 /// `/api/v1/tracks`: upload URLs, the track lifecycle and streaming.
 struct TrackController {
     let catalog: CatalogService
+    /// Track metadata is read far more often than it changes.
+    let trackResponses = EncodedResponses<Track>()
 
     func addRoutes(to group: EncoreRouter) {
         group.get("tracks/upload-url") { _, context in
@@ -138,7 +140,8 @@ struct TrackController {
             return try APIJSON.response(TrackResource(track), status: .created)
         }
         group.get("tracks/:id") { _, context in
-            try APIJSON.response(TrackResource(try await catalog.track(try context.uuid())))
+            let id = try context.uuid()
+            return try trackResponses.response(for: try await catalog.track(id), id: id, resource: TrackResource.init)
         }
         group.patch("tracks/:id") { request, context in
             let body = try await APIJSON.body(TrackPatchBody.self, from: request, context: context)

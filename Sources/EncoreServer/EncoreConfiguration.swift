@@ -35,6 +35,11 @@ public struct EncoreConfiguration: Sendable {
     public var fpcalcPath: String = "fpcalc"
     public var ffmpegPath: String = "ffmpeg"
     public var logLevel: Logger.Level = .info
+    /// How long a user, artist, album or track read by id may be served from memory when the change was
+    /// made by another process (this process's own writes are seen at once). Zero turns the cache off.
+    public var readCacheMaxAge: Duration = .seconds(1)
+    /// Memory for small media objects (segments, playlists) kept by the media origin.
+    public var mediaCacheBytes: Int = 64 << 20
 
     public init() {}
 
@@ -65,6 +70,8 @@ public struct EncoreConfiguration: Sendable {
             configuration.jobLease = .seconds(seconds)
             configuration.jobHeartbeat = min(configuration.jobHeartbeat, .milliseconds(seconds * 1000 / 4))
         }
+        if let milliseconds = try integer("ENCORE_READ_CACHE_MS", 0...60_000) { configuration.readCacheMaxAge = .milliseconds(milliseconds) }
+        if let megabytes = try integer("ENCORE_MEDIA_CACHE_MB", 0...65_536) { configuration.mediaCacheBytes = megabytes << 20 }
         if let path = value("ENCORE_FFPROBE") { configuration.ffprobePath = path }
         if let path = value("ENCORE_FPCALC") { configuration.fpcalcPath = path }
         if let path = value("ENCORE_FFMPEG") { configuration.ffmpegPath = path }

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// JSON as the API speaks it: camelCase keys, ISO 8601 dates.
 enum APIJSON {
@@ -26,15 +27,26 @@ enum APIJSON {
     /// with `If-None-Match` (see ``ConditionalGetMiddleware``); errors are never stored.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try encoder.encode(value)
+        let etag = status == .ok || status == .created ? headers[.eTag] ?? Self.etag(of: data) : nil
+        return response(ByteBuffer(bytes: data), etag: etag, status: status, headers: headers)
+    }
+
+    /// A strong entity tag for a body: the first 128 bits of its SHA-256.
+    static func etag(of data: Data) -> String {
+        "\"" + Data(SHA256.hash(data: data).prefix(16)).base64URLEncoded() + "\""
+    }
+
+    /// A response for JSON already encoded; `etag` is nil for errors, which are never stored.
+    static func response(_ body: ByteBuffer, etag: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        if status == .ok || status == .created {
-            fields[.eTag] = fields[.eTag] ?? "\"" + Data(SHA256.hash(data: data).prefix(16)).base64URLEncoded() + "\""
+        if let etag {
+            fields[.eTag] = etag
             fields[.cacheControl] = fields[.cacheControl] ?? "private, no-cache"
         } else {
             fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
         }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 
     /// Decodes a JSON request body, turning every way it can be wrong into a 4xx with a useful message.
@@ -82,6 +94,34 @@ enum APIJSON {
         case is UUID.Type: "a UUID string"
         default: "of type \(type)"
         }
+    }
+}
+
+/// Encoded JSON responses remembered per id and reused while the value they were made from is unchanged:
+/// comparing a value costs far less than encoding it (players poll track metadata). Bounded; when full it
+/// starts over.
+final class EncodedResponses<Value: Equatable & Sendable>: Sendable {
+    private let capacity: Int
+    private let entries = Mutex<[UUID: (value: Value, body: ByteBuffer, etag: String)]>([:])
+
+    init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    /// `200 OK` with `resource(value)` as JSON, encoded only when `value` differs from the one last seen for `id`.
+    func response(for value: Value, id: UUID, resource: (Value) -> some Encodable) throws -> Response {
+        if let hit = entries.withLock({ entries in entries[id].flatMap { $0.value == value ? $0 : nil } }) {
+            return APIJSON.response(hit.body, etag: hit.etag)
+        }
+        let data = try APIJSON.encoder.encode(resource(value))
+        let body = ByteBuffer(bytes: data)
+        let etag = APIJSON.etag(of: data)
+        let capacity = self.capacity
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[id] = (value, body, etag)
+        }
+        return APIJSON.response(body, etag: etag)
     }
 }
 
@@ -196,6 +236,19 @@ struct RequestLogMiddleware: RouterMiddleware {
         let rest = path.dropFirst("/media/".count)
         guard let slash = rest.firstIndex(of: "/") else { return "/media/…" }
         return "/media/…" + rest[slash...]
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing HTTP whitespace (spaces and tabs). Byte-level: Foundation's
+    /// `trimmingCharacters(in:)` goes through NSString and costs more than a whole cached response.
+    var trimmingHTTPWhitespace: Substring {
+        let text = Substring(self)
+        let isWhitespace = { (character: Character) in character == " " || character == "\t" }
+        guard let first = text.firstIndex(where: { !isWhitespace($0) }), let last = text.lastIndex(where: { !isWhitespace($0) }) else {
+            return text[text.endIndex...]
+        }
+        return text[first...last]
     }
 }
 

@@ -18,6 +18,8 @@ import NIOPosix
 /// needs no database work at all.
 struct MediaOrigin {
     let blobs: LocalBlobStore
+    /// Small objects served from memory; larger ones are streamed from disk in chunks.
+    let cache: MediaObjectCache
     let fileIO = FileIO(threadPool: .singleton)
 
     func addRoutes(to router: Router<EncoreRequestContext>) {
@@ -28,16 +30,17 @@ struct MediaOrigin {
 
     /// Splits `/media/{token}/{key}` and checks the token for this method and key.
     private func authorise(_ request: Request) throws -> (BlobKey, MediaGrant) {
-        let path = request.uri.path
+        let path = request.uri.path.utf8
+        let prefix = "/media/".utf8
         // Keys use a plain alphabet, so any percent-escape (an encoded slash or dot) is an attempt at a trick.
-        guard path.hasPrefix("/media/"), !path.contains("%") else {
+        guard path.starts(with: prefix), !path.contains(UInt8(ascii: "%")) else {
             throw EncoreError.invalid("invalid_path", "Media paths contain no escapes.")
         }
-        let rest = path.dropFirst("/media/".count)
-        guard let slash = rest.firstIndex(of: "/"), let key = BlobKey(String(rest[rest.index(after: slash)...])) else {
+        let rest = path.dropFirst(prefix.count)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")), let key = BlobKey(String(Substring(rest[path.index(after: slash)...]))) else {
             throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
         }
-        let grant = try blobs.verify(token: String(rest[..<slash]), method: request.method.rawValue, key: key)
+        let grant = try blobs.verify(token: String(Substring(rest[..<slash])), method: request.method.rawValue, key: key)
         return (key, grant)
     }
 
@@ -46,36 +49,36 @@ struct MediaOrigin {
         guard var info = try await blobs.info(key) else {
             throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
         }
-        var path = blobs.path(of: key)
         var encoding: String?
+        let isPlaylist = ["m3u8", "mpd"].contains(key.pathExtension ?? "")
         // Playlists and manifests have gzip twins written by the pipeline: serve those when the client accepts gzip.
-        if ["m3u8", "mpd"].contains(key.pathExtension ?? ""), Self.acceptsGzip(request.headers[.acceptEncoding]),
-            let zipped = key.appendingSuffix(".gz"), let zippedInfo = try await blobs.info(zipped)
+        if isPlaylist, Self.acceptsGzip(request.headers[.acceptEncoding]), let zipped = key.appendingSuffix(".gz"),
+            let zippedInfo = try await blobs.info(zipped)
         {
             info = zippedInfo
-            path = blobs.path(of: zipped)
             encoding = "gzip"
         }
+        var cached = cache.object(matching: info)
+        if cached == nil, includeBody, info.size <= cache.largestObject {
+            cached = try await cache.load(info.key, from: blobs)
+        }
+        if let cached { info = cached.info }  // describe exactly the bytes that will be sent
         var headers: HTTPFields = [
             .acceptRanges: "bytes",
             .eTag: info.etag,
-            .lastModified: Date(timeIntervalSince1970: info.modifiedAt.timeIntervalSince1970.rounded(.down)).httpDate,
+            .lastModified: cached?.lastModified ?? info.modifiedAt.httpDate,
             .contentType: AudioFormats.contentType(forExtension: key.pathExtension),
             // Cacheable by the browser for as long as the URL is valid, never by shared caches.
             .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
         ]
-        if let encoding {
-            headers[.contentEncoding] = encoding
-            headers[.vary] = "Accept-Encoding"
-        } else if ["m3u8", "mpd"].contains(key.pathExtension ?? "") {
-            headers[.vary] = "Accept-Encoding"
-        }
+        if let encoding { headers[.contentEncoding] = encoding }
+        if isPlaylist { headers[.vary] = "Accept-Encoding" }
         if let tags = request.headers[.ifNoneMatch], Self.matches(tags, etag: info.etag) {
             return Response(status: .notModified, headers: headers)
         }
         // Ranges address the representation actually sent; for a compressed playlist that is not useful.
         var outcome = encoding == nil ? ByteRange.evaluate(request.headers[.range], size: info.size) : .full
-        if let ifRange = request.headers[.ifRange], ifRange.trimmingCharacters(in: .whitespaces) != info.etag {
+        if let ifRange = request.headers[.ifRange], ifRange.trimmingHTTPWhitespace != info.etag {
             outcome = .full  // the client's partial copy is stale: send the whole current object
         }
         switch outcome {
@@ -88,12 +91,18 @@ struct MediaOrigin {
         case .full:
             headers[.contentLength] = String(info.size)
             guard includeBody, info.size > 0 else { return Response(status: .ok, headers: headers, body: .init()) }
-            return Response(status: .ok, headers: headers, body: try await fileIO.loadFile(path: path, context: context))
+            if let cached { return Response(status: .ok, headers: headers, body: .init(byteBuffer: cached.bytes)) }
+            return Response(status: .ok, headers: headers, body: try await fileIO.loadFile(path: blobs.path(of: info.key), context: context))
         case .partial(let range):
             headers[.contentLength] = String(range.count)
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(info.size)"
             guard includeBody else { return Response(status: .partialContent, headers: headers, body: .init()) }
-            return Response(status: .partialContent, headers: headers, body: try await fileIO.loadFile(path: path, range: range, context: context))
+            if let cached, let slice = cached.bytes.getSlice(at: cached.bytes.readerIndex + range.lowerBound, length: range.count) {
+                return Response(status: .partialContent, headers: headers, body: .init(byteBuffer: slice))
+            }
+            return Response(
+                status: .partialContent, headers: headers,
+                body: try await fileIO.loadFile(path: blobs.path(of: info.key), range: range, context: context))
         }
     }
 
@@ -110,7 +119,7 @@ struct MediaOrigin {
     static func acceptsGzip(_ header: String?) -> Bool {
         guard let header else { return false }
         return header.lowercased().split(separator: ",").contains { item in
-            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = item.split(separator: ";").map { $0.trimmingHTTPWhitespace }
             guard parts.first == "gzip" || parts.first == "*" else { return false }
             let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
             return quality > 0
@@ -120,8 +129,8 @@ struct MediaOrigin {
     /// RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly.
     static func matches(_ header: String, etag: String) -> Bool {
         let strip = { (tag: Substring) -> Substring in tag.hasPrefix("W/") ? tag.dropFirst(2) : tag }
-        return header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains {
-            $0 == "*" || strip(Substring($0)) == strip(Substring(etag))
+        return header.split(separator: ",").map { $0.trimmingHTTPWhitespace }.contains {
+            $0 == "*" || strip($0) == strip(Substring(etag))
         }
     }
 }

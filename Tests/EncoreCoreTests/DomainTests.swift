@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Blob keys")
 struct BlobKeyTests {
-    @Test("valid keys", arguments: ["a", "tracks/abc/original.flac", "uploads/u-1/x_y.z", ".hidden/file"])
+    @Test("valid keys", arguments: ["a", "tracks/abc/original.flac", "uploads/u-1/x_y.z", ".hidden/file", "a/...", "...", "a/.b"])
     func valid(raw: String) {
         #expect(BlobKey(raw)?.rawValue == raw)
     }
@@ -12,7 +12,8 @@ struct BlobKeyTests {
     @Test(
         "keys that could escape or confuse are refused",
         arguments: [
-            "", "/abs", "trailing/", "a//b", "../up", "a/../b", "a/./b", ".", "..", "sp ace", "per%2fcent", "back\\slash", "ünïcode",
+            "", "/abs", "trailing/", "a//b", "../up", "a/../b", "a/./b", ".", "..", "a/..", "a/.", "./a", "sp ace", "per%2fcent", "back\\slash",
+            "ünïcode",
             "new\nline", String(repeating: "a", count: 513),
         ])
     func invalid(raw: String) {
@@ -27,6 +28,11 @@ struct BlobKeyTests {
         #expect(try #require(BlobKey("tracks/1/a.FLAC")).pathExtension == "flac")
         #expect(try #require(BlobKey("tracks/1/noext")).pathExtension == nil)
         #expect(try #require(BlobKey("tracks/1/.hidden")).pathExtension == nil)
+        #expect(try #require(BlobKey(".hidden")).pathExtension == nil)
+        #expect(try #require(BlobKey("dir.d/noext")).pathExtension == nil)
+        #expect(try #require(BlobKey("a/master.m3u8.gz")).pathExtension == "gz")
+        #expect(try #require(BlobKey("a/trailing.")).pathExtension == nil)
+        #expect(try #require(BlobKey("x.Mp4")).pathExtension == "mp4")
     }
 }
 

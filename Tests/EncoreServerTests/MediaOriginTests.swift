@@ -1,4 +1,8 @@
+import Crypto
+import EncoreBlobs
+import EncoreCore
 import Foundation
+import NIOCore
 import Testing
 
 @testable import EncoreServer
@@ -23,9 +27,11 @@ struct MediaOriginTests {
         }
     }
 
-    @Test("byte ranges per RFC 9110: a-b, a-, suffix, clamping, 416, multi-range, HEAD")
-    func ranges() async throws {
-        try await withTrack { _, url, audio in
+    @Test(
+        "byte ranges per RFC 9110: a-b, a-, suffix, clamping, 416, multi-range, HEAD; served from memory and from disk alike",
+        arguments: [64 << 20, 0])
+    func ranges(mediaCacheBytes: Int) async throws {
+        try await withTrack({ $0.mediaCacheBytes = mediaCacheBytes }) { _, url, audio in
             let size = audio.count
             let whole = try await HTTP.send("GET", url)
             #expect(whole.status == 200)
@@ -226,5 +232,69 @@ struct ByteRangeTests {
         #expect(ByteRange.evaluate("bytes=", size: 100) == .full)
         #expect(ByteRange.evaluate("bytes=1-2-3", size: 100) == .full)
         #expect(ByteRange.evaluate("bytes=+1-2", size: 100) == .full)
+    }
+}
+
+@Suite("Media object cache")
+struct MediaObjectCacheTests {
+    /// A blob store on a fresh directory, with `count` objects of `size` bytes written straight to disk.
+    func withObjects(count: Int, size: Int, _ body: (LocalBlobStore, [BlobKey]) async throws -> Void) async throws {
+        try await withBlobs { blobs in
+            let keys = try (0..<count).map { try #require(BlobKey("tracks/t/seg-\($0).m4s")) }
+            for (index, key) in keys.enumerated() { try write(Data(repeating: UInt8(index), count: size), to: key, in: blobs) }
+            try await body(blobs, keys)
+        }
+    }
+
+    /// Writes straight to the file behind `key` (the store would refuse to overwrite).
+    func write(_ data: Data, to key: BlobKey, in blobs: LocalBlobStore) throws {
+        let path = blobs.path(of: key)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    func withBlobs(_ body: (LocalBlobStore) async throws -> Void) async throws {
+        let directory = NSTemporaryDirectory() + "encore-cache-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let blobs = try LocalBlobStore(
+            root: directory + "/blobs", temporaryDirectory: directory + "/tmp", signer: MediaURLSigner(secret: SymmetricKey(size: .bits256)),
+            baseURL: { "http://media.test" })
+        try await body(blobs)
+    }
+
+    @Test("stays within its budget, evicting the least recently used")
+    func budget() async throws {
+        try await withObjects(count: 6, size: 100_000) { blobs, keys in
+            let cache = MediaObjectCache(budget: 350_000)
+            for key in keys.prefix(3) { _ = try await cache.load(key, from: blobs) }
+            // Touch the first, so the second is now the least recently used.
+            _ = cache.object(matching: try #require(try await blobs.info(keys[0])))
+            _ = try await cache.load(keys[3], from: blobs)
+            #expect(cache.size <= 350_000)
+            #expect(cache.object(matching: try #require(try await blobs.info(keys[0]))) != nil)
+            #expect(cache.object(matching: try #require(try await blobs.info(keys[1]))) == nil)
+            #expect(cache.object(matching: try #require(try await blobs.info(keys[3])))?.bytes.readableBytes == 100_000)
+            for key in keys { _ = try await cache.load(key, from: blobs) }
+            #expect(cache.size <= 350_000)
+        }
+    }
+
+    @Test("an object that changed on disk is not served from memory; large objects are not kept")
+    func validation() async throws {
+        try await withObjects(count: 1, size: 1_000) { blobs, keys in
+            let cache = MediaObjectCache(budget: 1 << 20, largestObject: 2_000)
+            let first = try #require(try await cache.load(keys[0], from: blobs))
+            #expect(first.bytes.getBytes(at: 0, length: 1) == [0])
+            try await blobs.delete(keys[0])
+            try write(Data(repeating: 9, count: 1_500), to: keys[0], in: blobs)
+            let info = try #require(try await blobs.info(keys[0]))
+            #expect(info.etag != first.info.etag)
+            #expect(cache.object(matching: info) == nil)
+            #expect(try await cache.load(keys[0], from: blobs)?.bytes.readableBytes == 1_500)
+            try await blobs.delete(keys[0])
+            #expect(try await cache.load(keys[0], from: blobs) == nil)
+            try write(Data(count: 3_000), to: keys[0], in: blobs)
+            #expect(try await cache.load(keys[0], from: blobs) == nil)
+        }
     }
 }

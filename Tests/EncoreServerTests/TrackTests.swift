@@ -244,6 +244,7 @@ struct TrackTests {
             let (_, album) = try await client.artistAndAlbum(token)
             let id = try #require(try await client.readyTrack(flac, album: album, token: token)["id"] as? String)
             let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
+            #expect(try await HTTP.send("GET", url).status == 200)  // now in the media origin's memory too
             let deleted = try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token)
             #expect(deleted.status == 200)
             #expect(deleted.string("id")?.lowercased() == id.lowercased())
