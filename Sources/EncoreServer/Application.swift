@@ -105,8 +105,7 @@ final class PublicBaseURL: Sendable {
 /// Builds the router: health, OpenAPI, the `/api/v1` routes and the media origin.
 func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<EncoreRequestContext> {
     let router = Router(context: EncoreRequestContext.self)
-    router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: EdgeMiddleware())
 
     router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
     router.get("/ready") { _, _ in
@@ -129,7 +128,6 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     let api = router.group("/api/v1")
     AuthController(catalog: services.catalog, tokens: tokens).addRoutes(to: api)
     let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, store: services.catalogStore))
-        .add(middleware: ConditionalGetMiddleware())
     UserController(catalog: services.catalog).addRoutes(to: authenticated)
     ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
     AlbumController(catalog: services.catalog).addRoutes(to: authenticated)

@@ -24,7 +24,7 @@ enum APIJSON {
     }()
 
     /// A JSON response. Successful ones carry a strong `ETag` of their bytes, so clients can revalidate
-    /// with `If-None-Match` (see ``ConditionalGetMiddleware``); errors are never stored.
+    /// with `If-None-Match` (see ``ConditionalGet``); errors are never stored.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try encoder.encode(value)
         let etag = status == .ok || status == .created ? headers[.eTag] ?? Self.etag(of: data) : nil
@@ -151,19 +151,32 @@ extension EncoreError.Kind {
     }
 }
 
-/// Turns every error thrown below it into a JSON error response with a stable code. Unexpected errors
-/// become a 500 whose details go to the log, not to the client.
-struct ErrorMiddleware: RouterMiddleware {
+/// The middleware every request passes through, outermost: it turns errors into JSON responses, answers
+/// conditional GETs with 304, and logs one line per request. One wrapper rather than three: each
+/// middleware layer costs an async frame per request, which the metadata benchmark measured (≈ 8%).
+struct EdgeMiddleware: RouterMiddleware {
     typealias Context = EncoreRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
         do {
-            return try await next(request, context)
+            response = try await next(request, context)
         } catch {
-            return Self.response(for: error, request: request, logger: context.logger)
+            response = ErrorResponses.response(for: error, request: request, logger: context.logger)
         }
+        response = ConditionalGet.response(to: request, from: response)
+        let elapsed = ContinuousClock.now - start
+        context.logger.info(
+            "\(request.method) \(RequestLog.redacted(request.uri.path)) \(response.status.code)",
+            metadata: ["ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)"])
+        return response
     }
+}
 
+/// Every error as a JSON error response with a stable code. Unexpected errors become a 500 whose details
+/// go to the log, not to the client.
+enum ErrorResponses {
     static func response(for error: any Error, request: Request, logger: Logger) -> Response {
         let (status, code, message): (HTTPResponse.Status, String, String)
         var headers: HTTPFields = [:]
@@ -200,13 +213,10 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Answers a `GET` whose `If-None-Match` names the response's current `ETag` with 304 and no body:
-/// the client's copy is still good, and the bytes need not travel again.
-struct ConditionalGetMiddleware: RouterMiddleware {
-    typealias Context = EncoreRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = try await next(request, context)
+/// Answers a `GET` whose `If-None-Match` names the response's current `ETag` with 304 and no body: the
+/// client's copy is still good, and the bytes need not travel again.
+enum ConditionalGet {
+    static func response(to request: Request, from response: Response) -> Response {
         guard request.method == .get || request.method == .head, response.status == .ok, let etag = response.headers[.eTag],
             let tags = request.headers[.ifNoneMatch], MediaOrigin.matches(tags, etag: etag)
         else { return response }
@@ -217,20 +227,8 @@ struct ConditionalGetMiddleware: RouterMiddleware {
     }
 }
 
-/// Logs one line per request. Media tokens are secrets for their lifetime, so they never reach the log.
-struct RequestLogMiddleware: RouterMiddleware {
-    typealias Context = EncoreRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let response = try await next(request, context)
-        let elapsed = ContinuousClock.now - start
-        context.logger.info(
-            "\(request.method) \(Self.redacted(request.uri.path)) \(response.status.code)",
-            metadata: ["ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)"])
-        return response
-    }
-
+/// The request log's view of paths. Media tokens are secrets for their lifetime, so they never reach the log.
+enum RequestLog {
     static func redacted(_ path: String) -> String {
         guard path.hasPrefix("/media/") else { return path }
         let rest = path.dropFirst("/media/".count)
