@@ -29,15 +29,18 @@ public struct ImportedTrack: Sendable {
     public var sourceKey: BlobKey?
     public var trackId: UUID
     /// Worked out while parsing, so the database writer does not have to: folded names for
-    /// deduplication, and the title's search terms.
+    /// deduplication, and each name's search terms.
     public var artistKey: String
     public var albumKey: String
-    public var titleWords: String
-    public var titleTerms: [String]
+    public var artistName: IndexedName
+    public var albumName: IndexedName
+    public var titleName: IndexedName
 
+    /// - Parameter names: how a name is analysed for the index; the importer memoises it, since artist
+    ///   and album names repeat from line to line.
     public init(
         line: Int, artist: String, album: String, title: String, trackNumber: Int?, durationMs: Int, genre: String?, releaseDate: String?,
-        plays: Int, sourceKey: BlobKey?, trackId: UUID
+        plays: Int, sourceKey: BlobKey?, trackId: UUID, names: (String) -> IndexedName = IndexedName.init
     ) {
         self.line = line
         self.artist = artist
@@ -52,8 +55,9 @@ public struct ImportedTrack: Sendable {
         self.trackId = trackId
         artistKey = SearchText.fold(artist)
         albumKey = SearchText.fold(album)
-        titleWords = SearchText.queryTerms(title).joined(separator: " ")
-        titleTerms = SearchText.indexTerms(title)
+        artistName = names(artist)
+        albumName = names(album)
+        titleName = IndexedName(title)
     }
 }
 
@@ -129,6 +133,15 @@ public struct CatalogImporter: Sendable {
             writing = (pending, Task { try await session.write(pending) })
             batch = []
         }
+        // Artist and album names repeat line after line: analyse each once (bounded, as the file may be huge).
+        var names: [String: IndexedName] = [:]
+        func analysed(_ text: String) -> IndexedName {
+            if let known = names[text] { return known }
+            let made = IndexedName(text)
+            if names.count >= 200_000 { names.removeAll(keepingCapacity: true) }
+            names[text] = made
+            return made
+        }
         var lineNumber = 0
         var start = data.startIndex
         while start < data.endIndex {
@@ -140,7 +153,7 @@ public struct CatalogImporter: Sendable {
             if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }  // blank lines are not errors
             do {
                 let parsed = try decoder.decode(CatalogImportLine.self, from: bytes)
-                batch.append(try await validate(parsed, line: lineNumber))
+                batch.append(try await validate(parsed, line: lineNumber, names: analysed))
             } catch let error as EncoreError {
                 progress.rejected.append(ImportRejection(line: lineNumber, reason: error.message))
             } catch let error as DecodingError {
@@ -154,7 +167,7 @@ public struct CatalogImporter: Sendable {
         return progress
     }
 
-    func validate(_ line: CatalogImportLine, line number: Int) async throws -> ImportedTrack {
+    func validate(_ line: CatalogImportLine, line number: Int, names: (String) -> IndexedName) async throws -> ImportedTrack {
         let artist = try Validate.text(line.artist, field: "artist")
         let album = try Validate.text(line.album, field: "album")
         let title = try Validate.text(line.title, field: "title")
@@ -182,7 +195,7 @@ public struct CatalogImporter: Sendable {
         }
         return ImportedTrack(
             line: number, artist: artist, album: album, title: title, trackNumber: trackNumber, durationMs: line.durationMs ?? 0, genre: genre,
-            releaseDate: releaseDate, plays: line.plays ?? 0, sourceKey: sourceKey, trackId: trackId)
+            releaseDate: releaseDate, plays: line.plays ?? 0, sourceKey: sourceKey, trackId: trackId, names: names)
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -23,7 +23,6 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
         var numbers: [UUID: Set<Int>] = [:]
         var highest: [UUID: Int] = [:]
         var terms = SearchIndexer.Terms()
-        var analysed: [String: SearchIndexer.Analysed] = [:]
     }
 
     let pool: DatabasePool
@@ -61,13 +60,6 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
             let time = now.timeIntervalSince1970
             let terms = state.terms
             let postings = SearchIndexer.PostingBuffer()
-            func analyse(_ text: String) -> SearchIndexer.Analysed {
-                if let known = state.analysed[text] { return known }
-                let made = SearchIndexer.Analysed(text)
-                if state.analysed.count > 500_000 { state.analysed = [:] }  // names repeat within an import; bound the memory
-                state.analysed[text] = made
-                return made
-            }
             if state.artists == nil {
                 var known: [String: UUID] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT id, name FROM artist WHERE ownerId = ?", arguments: [owner]) {
@@ -141,7 +133,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                 }
                 if newArtist {
                     try SearchIndexer.insertFresh(
-                        kind: .artist, entityId: artistId, main: analyse(track.artist), secondary: [], popularity: 0, createdAt: now, db,
+                        kind: .artist, entityId: artistId, main: track.artistName, secondary: [], popularity: 0, createdAt: now, db,
                         terms: terms,
                         postings: postings)
                 }
@@ -150,7 +142,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                     albums[albumKey] = albumId
                     numbers[albumId] = []
                     try SearchIndexer.insertFresh(
-                        kind: .album, entityId: albumId, main: analyse(track.album), secondary: [analyse(track.artist)], popularity: 0,
+                        kind: .album, entityId: albumId, main: track.albumName, secondary: [track.artistName], popularity: 0,
                         createdAt: now, db, terms: terms, postings: postings)
                 }
                 numbers[albumId, default: []].insert(number)
@@ -171,8 +163,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                     _ = try JobRecord.insert(TrackProcessingJob(trackId: track.trackId, sourceKey: source).request, now: now, into: db)
                 }
                 try SearchIndexer.insertFresh(
-                    kind: .track, entityId: track.trackId, main: .init(name: track.titleWords, primary: track.titleTerms),
-                    secondary: [analyse(track.artist), analyse(track.album)],
+                    kind: .track, entityId: track.trackId, main: track.titleName, secondary: [track.artistName, track.albumName],
                     popularity: Double(track.plays), createdAt: now, db, terms: terms, postings: postings)
                 if track.plays > 0 {
                     popularity[artistId, default: 0] += Double(track.plays)

@@ -217,22 +217,6 @@ enum SearchIndexer {
         return count
     }
 
-    /// A document's terms, computed once per distinct text (imports repeat artist and album names).
-    struct Analysed {
-        var name: String
-        var primary: [String]
-
-        init(_ text: String) {
-            name = SearchText.queryTerms(text).joined(separator: " ")
-            primary = SearchText.indexTerms(text)
-        }
-
-        init(name: String, primary: [String]) {
-            self.name = name
-            self.primary = primary
-        }
-    }
-
     /// Postings collected for a batch and written in key order, which keeps B-tree inserts local.
     final class PostingBuffer {
         var rows: [(termId: Int64, kind: Int, rank: Int, docId: Int64)] = []
@@ -255,15 +239,15 @@ enum SearchIndexer {
     /// Inserts a document known not to be indexed yet (rebuild, bulk import); counts are flushed by the caller.
     static func upsertFresh(_ input: Input, _ db: Database, terms: Terms, postings: PostingBuffer? = nil) throws {
         try insertFresh(
-            kind: input.kind, entityId: input.entityId, main: Analysed(input.name), secondary: input.secondary.map(Analysed.init),
+            kind: input.kind, entityId: input.entityId, main: IndexedName(input.name), secondary: input.secondary.map(IndexedName.init),
             popularity: input.popularity ?? 0, createdAt: input.createdAt, db, terms: terms, postings: postings)
     }
 
     static func insertFresh(
-        kind: SearchRequest.Kind, entityId: UUID, main: Analysed, secondary: [Analysed], popularity: Double, createdAt: Date, _ db: Database,
+        kind: SearchRequest.Kind, entityId: UUID, main: IndexedName, secondary: [IndexedName], popularity: Double, createdAt: Date, _ db: Database,
         terms: Terms, postings: PostingBuffer?
     ) throws {
-        let secondaryTerms = secondary.flatMap(\.primary)
+        let secondaryTerms = secondary.flatMap(\.terms)
         let rank = postingRank(popularity)
         let kindCode = code(kind)
         var insert = FastStatement(
@@ -274,8 +258,8 @@ enum SearchIndexer {
                     """))
         insert.bind(kindCode)
         insert.bind(entityId)
-        insert.bind(main.name)
-        insert.bind(main.primary.joined(separator: " "))
+        insert.bind(main.words)
+        insert.bind(main.terms.joined(separator: " "))
         insert.bind(secondaryTerms.joined(separator: " "))
         insert.bind(popularity)
         insert.bind(Date().timeIntervalSince1970)
@@ -284,7 +268,7 @@ enum SearchIndexer {
         try insert.step()
         let docId = db.lastInsertedRowID
         var seen = Set<String>()
-        for term in main.primary + secondaryTerms where seen.insert(term).inserted {
+        for term in main.terms + secondaryTerms where seen.insert(term).inserted {
             let id = try terms.id(term, db)
             terms.countChanges[id, default: 0] += 1
             if let postings {

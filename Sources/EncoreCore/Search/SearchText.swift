@@ -138,3 +138,15 @@ public enum SearchText {
         return previous[b.count] <= limit ? previous[b.count] : nil
     }
 }
+
+/// A name as the search index stores it: its words in order (for whole-name and as-you-type look-ups)
+/// and its index terms.
+public struct IndexedName: Sendable, Equatable {
+    public var words: String
+    public var terms: [String]
+
+    public init(_ text: String) {
+        words = SearchText.queryTerms(text).joined(separator: " ")
+        terms = SearchText.indexTerms(text)
+    }
+}
