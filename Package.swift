@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -4,6 +4,7 @@ import EncoreMedia
 import EncoreSQLite
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -152,7 +153,10 @@ public func buildApplication(
     let host = configuration.host
     return Application(
         router: router,
-        configuration: .init(address: .hostname(host, port: configuration.port), serverName: "encore"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.timeInterval * 1e9)))),
+        configuration: .init(
+            address: .hostname(host, port: configuration.port), serverName: "encore", backlog: 1024,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
         services: configuration.workers > 0 ? [JobRunnerService(runner: services.jobRunner)] : [],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port

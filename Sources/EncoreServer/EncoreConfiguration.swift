@@ -40,6 +40,11 @@ public struct EncoreConfiguration: Sendable {
     public var readCacheMaxAge: Duration = .seconds(1)
     /// Memory for small media objects (segments, playlists) kept by the media origin.
     public var mediaCacheBytes: Int = 64 << 20
+    /// Connections served at once; further ones wait in the listen backlog until one closes, so a flood
+    /// of clients cannot exhaust file descriptors or memory.
+    public var maxConnections: Int = 10_000
+    /// A keep-alive connection with no request for this long is closed, freeing its slot.
+    public var idleTimeout: Duration = .seconds(60)
 
     public init() {}
 
@@ -72,6 +77,8 @@ public struct EncoreConfiguration: Sendable {
         }
         if let milliseconds = try integer("ENCORE_READ_CACHE_MS", 0...60_000) { configuration.readCacheMaxAge = .milliseconds(milliseconds) }
         if let megabytes = try integer("ENCORE_MEDIA_CACHE_MB", 0...65_536) { configuration.mediaCacheBytes = megabytes << 20 }
+        if let count = try integer("ENCORE_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = count }
+        if let seconds = try integer("ENCORE_IDLE_TIMEOUT", 1...3600) { configuration.idleTimeout = .seconds(seconds) }
         if let path = value("ENCORE_FFPROBE") { configuration.ffprobePath = path }
         if let path = value("ENCORE_FPCALC") { configuration.fpcalcPath = path }
         if let path = value("ENCORE_FFMPEG") { configuration.ffmpegPath = path }
