@@ -11,10 +11,10 @@ run:
 	scripts/run
 
 format:
-	swift format --in-place --recursive Sources Tests Package.swift
+	swift format --in-place --recursive Sources Tests bench/HummingbirdReference Package.swift
 
 lint:
-	swift format lint --strict --recursive Sources Tests Package.swift
+	swift format lint --strict --recursive Sources Tests bench/HummingbirdReference Package.swift
 
 readme:
 	scripts/check-readme

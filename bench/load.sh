@@ -23,6 +23,8 @@ binary=$root/.build/release/encore
 
 source scripts/lib/encore-server.sh
 work=$(mktemp -d)
+# nginx's worker runs as an unprivileged user: it must be able to read the files (mktemp makes 0700).
+chmod 755 "$work"
 nginx_pid=""
 reference_pid=""
 cleanup() {
@@ -101,7 +103,30 @@ for _ in $(seq 1 100); do
     curl -sf -o /dev/null "http://127.0.0.1:$ngport/static/track.json" && curl -sf -o /dev/null "http://127.0.0.1:$refport/metadata" && break
     sleep 0.1
 done
-rate() { wrk -t1 -c64 -d10s "$@" 2>/dev/null | awk '/Requests\/sec/ {print $2}'; }
+# Every server must answer with the very same bytes, or the comparison means nothing.
+same_bytes() {
+    local label=$1 reference=$2
+    shift 2
+    curl -sf "$@" -o "$work/compare.bin" || { echo "$label: request failed" >&2; exit 1; }
+    cmp -s "$work/compare.bin" "$reference" || { echo "$label: not the same bytes as Encore's" >&2; exit 1; }
+}
+curl -sf "$segment_url" -o segment.bin
+same_bytes "nginx segment" segment.bin "http://127.0.0.1:$ngport/blobs/$segment_path"
+same_bytes "reference segment" segment.bin "http://127.0.0.1:$refport/segment"
+same_bytes "nginx metadata" metadata.json "http://127.0.0.1:$ngport/static/track.json"
+same_bytes "reference metadata" metadata.json "http://127.0.0.1:$refport/metadata"
+same_bytes "Encore metadata" metadata.json -H "$auth" "$api/tracks/$first"
+# Requests per second over 10 s; refuses to report a rate made of errors.
+rate() {
+    local output
+    output=$(wrk -t1 -c64 -d10s "$@" 2>&1)
+    if echo "$output" | grep -qE 'Non-2xx|Socket errors'; then
+        echo "wrk saw errors for $*:" >&2
+        echo "$output" >&2
+        exit 1
+    fi
+    echo "$output" | awk '/Requests\/sec/ {print $2}'
+}
 encore_segment=$(rate "$segment_url")
 reference_segment=$(rate "http://127.0.0.1:$refport/segment")
 nginx_segment=$(rate "http://127.0.0.1:$ngport/blobs/$segment_path")

@@ -104,7 +104,7 @@ final class PublicBaseURL: Sendable {
 }
 
 /// Builds the router: health, OpenAPI, the `/api/v1` routes and the media origin.
-func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<EncoreRequestContext> {
+func buildRouter(_ services: EncoreServices, tokens: AccessTokens, origin: MediaOrigin) -> Router<EncoreRequestContext> {
     let router = Router(context: EncoreRequestContext.self)
     router.add(middleware: EdgeMiddleware())
 
@@ -135,7 +135,7 @@ func buildRouter(_ services: EncoreServices, tokens: AccessTokens) -> Router<Enc
     TrackController(catalog: services.catalog).addRoutes(to: authenticated)
     PlaylistController(catalog: services.catalog).addRoutes(to: authenticated)
     SearchController(search: services.store, store: services.store).addRoutes(to: authenticated)
-    MediaOrigin(blobs: services.blobs, cache: MediaObjectCache(budget: services.configuration.mediaCacheBytes)).addRoutes(to: router)
+    origin.addRoutes(to: router)
     return router
 }
 
@@ -149,11 +149,13 @@ public func buildApplication(
     logger.logLevel = configuration.logLevel
     let services = try EncoreServices.open(configuration, logger: logger)
     let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
-    let router = buildRouter(services, tokens: tokens)
+    let origin = MediaOrigin(blobs: services.blobs, cache: MediaObjectCache(budget: configuration.mediaCacheBytes))
+    let router = buildRouter(services, tokens: tokens, origin: origin)
     let host = configuration.host
+    let idleTimeout = configuration.idleTimeout
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.timeInterval * 1e9)))),
+        server: HTTPServerBuilder { responder in EncoreHTTP1Channel(responder: responder, origin: origin, idleTimeout: idleTimeout) },
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "encore", backlog: 1024,
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
@@ -170,7 +172,8 @@ public func buildApplication(
 public func registeredRoutes(_ configuration: EncoreConfiguration) async throws -> [(method: String, path: String)] {
     let services = try EncoreServices.open(configuration)
     let tokens = await AccessTokens(key: services.keys.accessTokens, lifetime: configuration.accessTokenLifetime)
-    return buildRouter(services, tokens: tokens).routes.map { ($0.method.rawValue, $0.path.description) }
+    let origin = MediaOrigin(blobs: services.blobs, cache: MediaObjectCache(budget: 0))
+    return buildRouter(services, tokens: tokens, origin: origin).routes.map { ($0.method.rawValue, $0.path.description) }
 }
 
 /// Runs pipeline jobs until graceful shutdown; an interrupted job is retried after its lease expires.

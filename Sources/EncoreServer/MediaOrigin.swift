@@ -30,18 +30,35 @@ struct MediaOrigin {
 
     /// Splits `/media/{token}/{key}` and checks the token for this method and key.
     private func authorise(_ request: Request) throws -> (BlobKey, MediaGrant) {
-        let path = request.uri.path.utf8
+        try authorise(path: request.uri.path, method: request.method.rawValue)
+    }
+
+    /// Splits `/media/{token}/{key}` and checks the token for `method` and the key.
+    func authorise(path: String, method: String) throws -> (BlobKey, MediaGrant) {
+        let bytes = path.utf8
         let prefix = "/media/".utf8
         // Keys use a plain alphabet, so any percent-escape (an encoded slash or dot) is an attempt at a trick.
-        guard path.starts(with: prefix), !path.contains(UInt8(ascii: "%")) else {
+        guard bytes.starts(with: prefix), !bytes.contains(UInt8(ascii: "%")) else {
             throw EncoreError.invalid("invalid_path", "Media paths contain no escapes.")
         }
-        let rest = path.dropFirst(prefix.count)
-        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")), let key = BlobKey(String(Substring(rest[path.index(after: slash)...]))) else {
+        let rest = bytes.dropFirst(prefix.count)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")), let key = BlobKey(String(Substring(rest[bytes.index(after: slash)...]))) else {
             throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
         }
-        let grant = try blobs.verify(token: String(Substring(rest[..<slash])), method: request.method.rawValue, key: key)
+        let grant = try blobs.verify(token: String(Substring(rest[..<slash])), method: method, key: key)
         return (key, grant)
+    }
+
+    /// The headers every successful media response carries.
+    static func headers(for key: BlobKey, info: BlobInfo, lastModified: String, grant: MediaGrant) -> HTTPFields {
+        [
+            .acceptRanges: "bytes",
+            .eTag: info.etag,
+            .lastModified: lastModified,
+            .contentType: AudioFormats.contentType(forExtension: key.pathExtension),
+            // Cacheable by the browser for as long as the URL is valid, never by shared caches.
+            .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
+        ]
     }
 
     private func serve(_ request: Request, context: EncoreRequestContext, includeBody: Bool) async throws -> Response {
@@ -63,14 +80,7 @@ struct MediaOrigin {
             cached = try await cache.load(info.key, from: blobs)
         }
         if let cached { info = cached.info }  // describe exactly the bytes that will be sent
-        var headers: HTTPFields = [
-            .acceptRanges: "bytes",
-            .eTag: info.etag,
-            .lastModified: cached?.lastModified ?? info.modifiedAt.httpDate,
-            .contentType: AudioFormats.contentType(forExtension: key.pathExtension),
-            // Cacheable by the browser for as long as the URL is valid, never by shared caches.
-            .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
-        ]
+        var headers = Self.headers(for: key, info: info, lastModified: cached?.lastModified ?? info.modifiedAt.httpDate, grant: grant)
         if let encoding { headers[.contentEncoding] = encoding }
         if isPlaylist { headers[.vary] = "Accept-Encoding" }
         if let tags = request.headers[.ifNoneMatch], Self.matches(tags, etag: info.etag) {

@@ -31,6 +31,43 @@ struct ConnectionTests {
     }
 }
 
+@Suite("Media over sendfile")
+struct MediaSendfileTests {
+    @Test("pipelined requests are answered in order, whichever path (sendfile or router) answers each")
+    func pipelining() async throws {
+        let audio = try AudioFixtures.make(seconds: 2, format: "wav")
+        try await withServer { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let id = try #require(try await client.readyTrack(audio, album: album, token: token)["id"] as? String)
+            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            let url = try #require((stream.json["progressive"] as? [[String: Any]])?.first?["url"] as? String)
+            let original = try #require(URL(string: url))
+            let port = try #require(original.port)
+            let media = "GET \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
+            let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            let head = "HEAD \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
+            let ranged = "GET \(original.path) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n"
+            // Both orders, in one write each: the router busy with the first, then the origin first.
+            let connection = try RawConnection(port: port)
+            let responses = try await connection.exchange(health + media + head + ranged + media + health, responses: 6, headRequests: [2])
+            try #require(responses.map(\.status) == [200, 200, 200, 206, 200, 200])
+            #expect(responses[0].body.starts(with: Data("{".utf8)))
+            #expect(responses[1].body == audio)
+            #expect(responses[2].headers["content-length"] == String(audio.count))
+            #expect(responses[2].body.isEmpty)
+            #expect(responses[3].body == audio.prefix(10))
+            #expect(responses[4].body == audio)
+            #expect(responses[5].body.starts(with: Data("{".utf8)))
+            // A bad token on the fast path's doorstep still gets the router's JSON error.
+            let tampered = original.path.replacingOccurrences(of: "/media/", with: "/media/x")
+            let refused = try await connection.exchange("GET \(tampered) HTTP/1.1\r\nHost: x\r\n\r\n", responses: 1)
+            #expect(refused.first?.status == 403)
+        }
+    }
+}
+
 /// A TCP connection that sends nothing, to occupy a server slot.
 final class RawConnection: Sendable {
     let descriptor: Int32
@@ -52,6 +89,63 @@ final class RawConnection: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    struct Response {
+        var status: Int
+        /// Names lower-cased.
+        var headers: [String: String]
+        var body: Data
+    }
+
+    /// Sends `requests` in one write and reads `count` responses (bodies by `Content-Length`; the
+    /// responses at indices in `headRequests` answer HEAD and have none), within 30 s.
+    func exchange(_ requests: String, responses count: Int, headRequests: Set<Int> = []) async throws -> [Response] {
+        let descriptor = self.descriptor
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let bytes = Array(requests.utf8)
+                guard send(descriptor, bytes, bytes.count, 0) == bytes.count else {
+                    continuation.resume(throwing: POSIXError(.EPIPE))
+                    return
+                }
+                var buffer = Data()
+                var parsed: [Response] = []
+                let deadline = ContinuousClock.now + .seconds(30)
+                while parsed.count < count, ContinuousClock.now < deadline {
+                    if let (response, used) = Self.parse(buffer, isHead: headRequests.contains(parsed.count)) {
+                        parsed.append(response)
+                        buffer.removeFirst(used)
+                        continue
+                    }
+                    var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    guard poll(&request, 1, 100) > 0 else { continue }
+                    var chunk = [UInt8](repeating: 0, count: 65536)
+                    let read = recv(descriptor, &chunk, chunk.count, 0)
+                    guard read > 0 else { break }
+                    buffer.append(contentsOf: chunk[..<read])
+                }
+                continuation.resume(returning: parsed)
+            }
+        }
+    }
+
+    /// One whole response at the start of `data`, and how many bytes it took; nil until it is all there.
+    static func parse(_ data: Data, isHead: Bool) -> (Response, Int)? {
+        guard let end = data.firstRange(of: Data("\r\n\r\n".utf8)) else { return nil }
+        let lines = String(decoding: data[data.startIndex..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = lines[0].split(separator: " ")
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = isHead ? 0 : Int(headers["content-length"] ?? "0") ?? 0
+        let bodyStart = end.upperBound
+        guard data.distance(from: bodyStart, to: data.endIndex) >= length else { return nil }
+        let body = Data(data[bodyStart..<data.index(bodyStart, offsetBy: length)])
+        return (Response(status: status, headers: headers, body: body), data.distance(from: data.startIndex, to: bodyStart) + length)
+    }
 
     /// True once the server has closed its end (a read returns end-of-file), polling until `limit`.
     func closedByServer(within limit: Duration) async -> Bool {
