@@ -31,43 +31,6 @@ struct ConnectionTests {
     }
 }
 
-@Suite("Media over sendfile")
-struct MediaSendfileTests {
-    @Test("pipelined requests are answered in order, whichever path (sendfile or router) answers each")
-    func pipelining() async throws {
-        let audio = try AudioFixtures.make(seconds: 2, format: "wav")
-        try await withServer { server in
-            let client = Client(server: server)
-            let (token, _) = try await client.register()
-            let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.readyTrack(audio, album: album, token: token)["id"] as? String)
-            let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
-            let url = try #require((stream.json["progressive"] as? [[String: Any]])?.first?["url"] as? String)
-            let original = try #require(URL(string: url))
-            let port = try #require(original.port)
-            let media = "GET \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
-            let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-            let head = "HEAD \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
-            let ranged = "GET \(original.path) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n"
-            // Both orders, in one write each: the router busy with the first, then the origin first.
-            let connection = try RawConnection(port: port)
-            let responses = try await connection.exchange(health + media + head + ranged + media + health, responses: 6, headRequests: [2])
-            try #require(responses.map(\.status) == [200, 200, 200, 206, 200, 200])
-            #expect(responses[0].body.starts(with: Data("{".utf8)))
-            #expect(responses[1].body == audio)
-            #expect(responses[2].headers["content-length"] == String(audio.count))
-            #expect(responses[2].body.isEmpty)
-            #expect(responses[3].body == audio.prefix(10))
-            #expect(responses[4].body == audio)
-            #expect(responses[5].body.starts(with: Data("{".utf8)))
-            // A bad token on the fast path's doorstep still gets the router's JSON error.
-            let tampered = original.path.replacingOccurrences(of: "/media/", with: "/media/x")
-            let refused = try await connection.exchange("GET \(tampered) HTTP/1.1\r\nHost: x\r\n\r\n", responses: 1)
-            #expect(refused.first?.status == 403)
-        }
-    }
-}
-
 /// A TCP connection that sends nothing, to occupy a server slot.
 final class RawConnection: Sendable {
     let descriptor: Int32

@@ -81,6 +81,33 @@ struct MediaOriginTests {
         }
     }
 
+    @Test("pipelined requests are answered in order, whichever path (sendfile or router) answers each")
+    func pipelining() async throws {
+        try await withTrack { _, url, audio in
+            let original = try #require(URL(string: url))
+            let port = try #require(original.port)
+            let media = "GET \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
+            let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            let head = "HEAD \(original.path) HTTP/1.1\r\nHost: x\r\n\r\n"
+            let ranged = "GET \(original.path) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n"
+            // Both orders, in one write each: the router busy with the first, then the origin first.
+            let connection = try RawConnection(port: port)
+            let responses = try await connection.exchange(health + media + head + ranged + media + health, responses: 6, headRequests: [2])
+            try #require(responses.map(\.status) == [200, 200, 200, 206, 200, 200])
+            #expect(responses[0].body.starts(with: Data("{".utf8)))
+            #expect(responses[1].body == audio)
+            #expect(responses[2].headers["content-length"] == String(audio.count))
+            #expect(responses[2].body.isEmpty)
+            #expect(responses[3].body == audio.prefix(10))
+            #expect(responses[4].body == audio)
+            #expect(responses[5].body.starts(with: Data("{".utf8)))
+            // A bad token on the fast path's doorstep still gets the router's JSON error.
+            let tampered = original.path.replacingOccurrences(of: "/media/", with: "/media/x")
+            let refused = try await connection.exchange("GET \(tampered) HTTP/1.1\r\nHost: x\r\n\r\n", responses: 1)
+            #expect(refused.first?.status == 403)
+        }
+    }
+
     @Test("ETag drives If-None-Match (304) and If-Range")
     func validators() async throws {
         try await withTrack { _, url, audio in
