@@ -37,6 +37,11 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var answersPending = 0
     /// True between the head and the end of a request this handler answered.
     private var consumingRequest = false
+    /// Files being sent; a graceful shutdown waits for them (see `userInboundEventTriggered`).
+    private var sendsInFlight = 0
+    /// The server is shutting down: requests go to the framework, which closes the connection after them.
+    private var quiescing = false
+    private var quiesceEventHeld = false
 
     init(origin: MediaOrigin, logger: Logger) {
         self.origin = origin
@@ -46,7 +51,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if answersPending == 0, let object = eligibleObject(head) {
+            if answersPending == 0, !quiescing, let object = eligibleObject(head) {
                 consumingRequest = true
                 send(object, for: head, context: context)
             } else {
@@ -65,9 +70,19 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     /// Nothing read or written for the idle timeout (see ``EncoreHTTP1Channel``): close the connection.
+    ///
+    /// On graceful shutdown the framework closes connections it sees as idle, which would cut a file being
+    /// sent here: the shutdown notice is held back until the files in flight are sent.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
             context.close(promise: nil)
+        } else if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if sendsInFlight == 0 {
+                context.fireUserInboundEventTriggered(event)
+            } else {
+                quiesceEventHeld = true
+            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -118,7 +133,15 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
             context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
         }
         let sent = context.eventLoop.makePromise(of: Void.self)
-        sent.futureResult.whenComplete { _ in try? file.close() }
+        sendsInFlight += 1
+        sent.futureResult.assumeIsolated().whenComplete { _ in
+            try? file.close()
+            self.sendsInFlight -= 1
+            if self.sendsInFlight == 0, self.quiesceEventHeld {
+                self.quiesceEventHeld = false
+                context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
         logger.info("\(request.method) \(RequestLog.redacted(request.uri)) 200 sendfile")
     }

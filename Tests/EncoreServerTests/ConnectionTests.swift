@@ -1,10 +1,44 @@
-import EncoreServer
+import EncoreBlobs
+import EncoreCore
 import Foundation
 import Testing
+
+@testable import EncoreServer
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+@Suite("Graceful shutdown")
+struct ShutdownTests {
+    @Test("a graceful shutdown lets a file being sent over sendfile finish")
+    func sendfileFinishes() async throws {
+        try await withServer { server in
+            // More than the loopback socket buffers hold, so the send is still under way while the client waits.
+            let block = Data((0..<1_000_000).map { _ in UInt8.random(in: 0...255) })
+            let object = Data((0..<24).map { _ in block }.joined())
+            let key = try #require(BlobKey("tracks/shutdown/big.m4a"))
+            let path = server.dataDirectory + "/blobs/" + key.rawValue
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try object.write(to: URL(fileURLWithPath: path))
+            let signer = MediaURLSigner(secret: try SigningKeys.load(configured: nil, dataDirectory: server.dataDirectory).mediaURLs)
+            let token = signer.token(for: MediaGrant(access: .read, scope: key, expiresAt: Date().addingTimeInterval(600)))
+            let port = try #require(URL(string: server.baseURL)?.port)
+
+            let connection = try RawConnection(port: port)
+            try connection.send("GET /media/\(token)/\(key.rawValue) HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await connection.readable(within: .seconds(10)))  // the response has begun
+            await server.beginShutdown()
+            // Once the server stops accepting, its connections have been told to finish up.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, (try? RawConnection(port: port)) != nil { try await Task.sleep(for: .milliseconds(20)) }
+            let responses = await connection.receive(responses: 1)
+            #expect(responses.first?.status == 200)
+            #expect(responses.first?.body.count == object.count)
+            #expect(responses.first?.body == object)
+        }
+    }
+}
 
 @Suite("Connection limits")
 struct ConnectionTests {
@@ -63,14 +97,38 @@ final class RawConnection: Sendable {
     /// Sends `requests` in one write and reads `count` responses (bodies by `Content-Length`; the
     /// responses at indices in `headRequests` answer HEAD and have none), within 30 s.
     func exchange(_ requests: String, responses count: Int, headRequests: Set<Int> = []) async throws -> [Response] {
+        try send(requests)
+        return await receive(responses: count, headRequests: headRequests)
+    }
+
+    func send(_ requests: String) throws {
+        let bytes = Array(requests.utf8)
+        guard Glibc.send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    /// True once the server has sent something, polling until `limit`.
+    func readable(within limit: Duration) async -> Bool {
         let descriptor = self.descriptor
-        return try await withCheckedThrowingContinuation { continuation in
+        let deadline = ContinuousClock.now + limit
+        return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let bytes = Array(requests.utf8)
-                guard send(descriptor, bytes, bytes.count, 0) == bytes.count else {
-                    continuation.resume(throwing: POSIXError(.EPIPE))
-                    return
+                var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                while ContinuousClock.now < deadline {
+                    if poll(&request, 1, 100) > 0 {
+                        continuation.resume(returning: true)
+                        return
+                    }
                 }
+                continuation.resume(returning: false)
+            }
+        }
+    }
+
+    /// Reads `count` responses; see ``exchange(_:responses:headRequests:)``.
+    func receive(responses count: Int, headRequests: Set<Int> = []) async -> [Response] {
+        let descriptor = self.descriptor
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
                 var buffer = Data()
                 var parsed: [Response] = []
                 let deadline = ContinuousClock.now + .seconds(30)

@@ -14,6 +14,8 @@ import Testing
 struct TestServer: Sendable {
     let baseURL: String
     let dataDirectory: String
+    /// Starts a graceful shutdown, as SIGTERM would, without waiting for it.
+    let beginShutdown: @Sendable () async -> Void
 
     var api: String { baseURL + "/api/v1" }
 }
@@ -51,7 +53,9 @@ func withServerReturning<Result: Sendable>(
         throw ConfigurationError("server did not start listening within 30 s")
     }
     do {
-        let result = try await body(TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: configuration.dataDirectory))
+        let server = TestServer(
+            baseURL: "http://127.0.0.1:\(port)", dataDirectory: configuration.dataDirectory, beginShutdown: { await group.triggerGracefulShutdown() })
+        let result = try await body(server)
         await stop()
         return result
     } catch {
