@@ -78,6 +78,12 @@ struct AuthTests {
             #expect(missing.status == 401)
             #expect(missing.headers["www-authenticate"] == "Bearer")
             #expect(try await HTTP.send("GET", server.api + "/users/me", headers: ["Authorization": "Basic abc"]).status == 401)
+            for bare in ["Bearer", "Bearer ", "Bearerx abc", "Bearer\tabc"] {
+                #expect(try await HTTP.send("GET", server.api + "/users/me", headers: ["Authorization": bare]).status == 401, "\(bare)")
+            }
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            let (token, _) = try await Client(server: server).register()
+            #expect(try await HTTP.send("GET", server.api + "/users/me", headers: ["Authorization": "bEaReR \(token)"]).status == 200)
             #expect(try await HTTP.send("GET", server.api + "/users/me", token: "not.a.jwt").errorCode == "invalid_token")
             // A token signed by another server (another secret) is worthless here.
             let foreign = try await withServerReturning { other in try await Client(server: other).register().token }
