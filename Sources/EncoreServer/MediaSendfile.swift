@@ -69,13 +69,15 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    /// Nothing read or written for the idle timeout (see ``EncoreHTTP1Channel``): close the connection.
+    /// Nothing read or written for the idle timeout (see ``EncoreHTTP1Channel``): close the connection,
+    /// unless a file is being sent. A file region counts as written only once all of it is, so a large
+    /// file to a slow client may take longer than the timeout while making progress all along.
     ///
     /// On graceful shutdown the framework closes connections it sees as idle, which would cut a file being
     /// sent here: the shutdown notice is held back until the files in flight are sent.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            context.close(promise: nil)
+            if sendsInFlight == 0 { context.close(promise: nil) }
         } else if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if sendsInFlight == 0 {

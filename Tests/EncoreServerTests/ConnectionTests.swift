@@ -9,24 +9,42 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Graceful shutdown")
-struct ShutdownTests {
+@Suite("Large files over sendfile")
+struct LargeSendTests {
+    /// A 24 MB object (more than the loopback socket buffers hold, so its send stays under way while the
+    /// client reads slowly or not at all) stored straight into the server's blob directory, and the
+    /// request line for it with a valid read token.
+    func largeObject(in server: TestServer) throws -> (object: Data, request: String) {
+        let object = try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 24_000_000))
+        let key = try #require(BlobKey("tracks/large/original.m4a"))
+        let path = server.dataDirectory + "/blobs/" + key.rawValue
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try object.write(to: URL(fileURLWithPath: path))
+        let signer = MediaURLSigner(secret: try SigningKeys.load(configured: nil, dataDirectory: server.dataDirectory).mediaURLs)
+        let token = signer.token(for: MediaGrant(access: .read, scope: key, expiresAt: Date().addingTimeInterval(600)))
+        return (object, "GET /media/\(token)/\(key.rawValue) HTTP/1.1\r\nHost: x\r\n\r\n")
+    }
+
+    @Test("a slow client keeps its download past the idle timeout: a connection sending a file is not idle")
+    func slowClient() async throws {
+        try await withServer({ $0.idleTimeout = .seconds(1) }) { server in
+            let (object, request) = try largeObject(in: server)
+            let connection = try RawConnection(port: try #require(URL(string: server.baseURL)?.port))
+            try connection.send(request)
+            // 64 KiB every 10 ms: about 3 s for 24 MB, with the file's one write pending throughout.
+            let responses = await connection.receive(responses: 1, pause: .milliseconds(10))
+            #expect(responses.first?.status == 200)
+            #expect(responses.first?.body == object)
+        }
+    }
+
     @Test("a graceful shutdown lets a file being sent over sendfile finish")
     func sendfileFinishes() async throws {
         try await withServer { server in
-            // More than the loopback socket buffers hold, so the send is still under way while the client waits.
-            let block = Data((0..<1_000_000).map { _ in UInt8.random(in: 0...255) })
-            let object = Data((0..<24).map { _ in block }.joined())
-            let key = try #require(BlobKey("tracks/shutdown/big.m4a"))
-            let path = server.dataDirectory + "/blobs/" + key.rawValue
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try object.write(to: URL(fileURLWithPath: path))
-            let signer = MediaURLSigner(secret: try SigningKeys.load(configured: nil, dataDirectory: server.dataDirectory).mediaURLs)
-            let token = signer.token(for: MediaGrant(access: .read, scope: key, expiresAt: Date().addingTimeInterval(600)))
+            let (object, request) = try largeObject(in: server)
             let port = try #require(URL(string: server.baseURL)?.port)
-
             let connection = try RawConnection(port: port)
-            try connection.send("GET /media/\(token)/\(key.rawValue) HTTP/1.1\r\nHost: x\r\n\r\n")
+            try connection.send(request)
             #expect(await connection.readable(within: .seconds(10)))  // the response has begun
             await server.beginShutdown()
             // Once the server stops accepting, its connections have been told to finish up.
@@ -124,8 +142,9 @@ final class RawConnection: Sendable {
         }
     }
 
-    /// Reads `count` responses; see ``exchange(_:responses:headRequests:)``.
-    func receive(responses count: Int, headRequests: Set<Int> = []) async -> [Response] {
+    /// Reads `count` responses; see ``exchange(_:responses:headRequests:)``. With `pause`, waits that long
+    /// after each read of at most 64 KiB, like a slow client.
+    func receive(responses count: Int, headRequests: Set<Int> = [], pause: Duration? = nil) async -> [Response] {
         let descriptor = self.descriptor
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -144,6 +163,7 @@ final class RawConnection: Sendable {
                     let read = recv(descriptor, &chunk, chunk.count, 0)
                     guard read > 0 else { break }
                     buffer.append(contentsOf: chunk[..<read])
+                    if let pause { usleep(UInt32(pause.components.attoseconds / 1_000_000_000_000)) }
                 }
                 continuation.resume(returning: parsed)
             }
