@@ -74,7 +74,11 @@ segment_url="${hls%/master.m3u8}/seg-1-00002.m4s"
 segment_path=$(echo "$segment_url" | sed 's|^http://[^/]*/media/[^/]*/||')
 curl -sf "$api/tracks/$first" -H "$auth" > metadata.json
 mkdir -p static && cp metadata.json static/track.json
-ngport=$((port + 1))
+# Ports the kernel says are free now (port + 1 could be a client's port still in TIME_WAIT after the run).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+ngport=$(free_port)
+refport=$(free_port)
+while [ "$refport" = "$ngport" ]; do refport=$(free_port); done
 cat > nginx.conf <<NGINX
 worker_processes 1;
 error_log $work/nginx-error.log;
@@ -96,7 +100,6 @@ NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
 # The HTTP stack's own ceiling: bare Hummingbird answering with the same bytes from memory.
-refport=$((port + 2))
 "$root/.build/release/hummingbird-reference" "$refport" "$work/data/blobs/$segment_path" metadata.json > reference.log 2>&1 &
 reference_pid=$!
 for _ in $(seq 1 100); do
@@ -116,10 +119,10 @@ same_bytes "reference segment" segment.bin "http://127.0.0.1:$refport/segment"
 same_bytes "nginx metadata" metadata.json "http://127.0.0.1:$ngport/static/track.json"
 same_bytes "reference metadata" metadata.json "http://127.0.0.1:$refport/metadata"
 same_bytes "Encore metadata" metadata.json -H "$auth" "$api/tracks/$first"
-# Requests per second over 10 s; refuses to report a rate made of errors.
+# Requests per second over 5 s; refuses to report a rate made of errors.
 rate() {
     local output
-    output=$(wrk -t1 -c64 -d10s "$@" 2>&1)
+    output=$(wrk -t1 -c64 -d5s "$@" 2>&1)
     if echo "$output" | grep -qE 'Non-2xx|Socket errors'; then
         echo "wrk saw errors for $*:" >&2
         echo "$output" >&2
@@ -127,18 +130,30 @@ rate() {
     fi
     echo "$output" | awk '/Requests\/sec/ {print $2}'
 }
-encore_segment=$(rate "$segment_url")
-reference_segment=$(rate "http://127.0.0.1:$refport/segment")
-nginx_segment=$(rate "http://127.0.0.1:$ngport/blobs/$segment_path")
-encore_meta=$(rate -H "$auth" "$api/tracks/$first")
-reference_meta=$(rate "http://127.0.0.1:$refport/metadata")
-nginx_meta=$(rate "http://127.0.0.1:$ngport/static/track.json")
+# Three interleaved rounds, and the median of each: on a shared 2-core machine one run can be ±15% off.
+rounds=3
+declare -A runs
+for _ in $(seq 1 "$rounds"); do
+    runs[encore_segment]+=" $(rate "$segment_url")"
+    runs[reference_segment]+=" $(rate "http://127.0.0.1:$refport/segment")"
+    runs[nginx_segment]+=" $(rate "http://127.0.0.1:$ngport/blobs/$segment_path")"
+    runs[encore_meta]+=" $(rate -H "$auth" "$api/tracks/$first")"
+    runs[reference_meta]+=" $(rate "http://127.0.0.1:$refport/metadata")"
+    runs[nginx_meta]+=" $(rate "http://127.0.0.1:$ngport/static/track.json")"
+done
+median() { printf '%s\n' $1 | sort -g | sed -n "$(((rounds + 1) / 2))p"; }
+encore_segment=$(median "${runs[encore_segment]}")
+reference_segment=$(median "${runs[reference_segment]}")
+nginx_segment=$(median "${runs[nginx_segment]}")
+encore_meta=$(median "${runs[encore_meta]}")
+reference_meta=$(median "${runs[reference_meta]}")
+nginx_meta=$(median "${runs[nginx_meta]}")
 percent() { echo "$1 * 100 / $2" | bc -l | xargs printf '%.0f'; }
 
 field() { echo "$report" | jq -r ".$1"; }
 mkdir -p "$root/bench/results"
 {
-    printf 'Load and latency, %s, %s cores, loopback (%s listeners for %s s; wrk -t1 -c64 -d10s; no access logs on either server)\n\n' "$(date -u +%Y-%m-%d)" "$(nproc)" "$listeners" "$seconds"
+    printf 'Load and latency, %s, %s cores, loopback (%s listeners for %s s; wrk -t1 -c64, median of 3 interleaved 5-s runs; no access logs on either server)\n\n' "$(date -u +%Y-%m-%d)" "$(nproc)" "$listeners" "$seconds"
     printf '| measure | value | goal |\n|---|---|---|\n'
     printf '| plays started / segments fetched | %s / %s | |\n' "$(field plays)" "$(field segments)"
     printf '| errors / stalls | %s / %s | 0 / 0 |\n' "$(field errors)" "$(field stalls)"
