@@ -3,8 +3,9 @@ import EncoreCore
 import NIOCore
 import Synchronization
 
-/// Small media objects (segments, init segments, playlists) held in memory by the media origin, least
-/// recently used first out.
+/// Small media objects held in memory for the media origin's router path, least recently used first out:
+/// playlists and manifests (with their gzip twins), and segments requested with a range or a validator.
+/// Plain whole-object requests go to ``MediaSendfileHandler`` instead and never reach this cache.
 ///
 /// Listeners of the same track fetch the same few hundred kilobytes, and a segment read through the
 /// thread pool costs several times what sending it does. Entries are keyed by blob key and validated by
