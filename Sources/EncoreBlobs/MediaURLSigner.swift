@@ -1,7 +1,6 @@
 import Crypto
 import EncoreCore
 import Foundation
-import Synchronization
 
 /// What a signed media URL allows: one method, until a time, on a key or everything below a prefix.
 public struct MediaGrant: Sendable, Equatable {
@@ -36,7 +35,7 @@ public struct MediaURLSigner: Sendable {
     private let key: SymmetricKey
     /// Tokens whose signature has been checked, with the grant they carry: every segment of a stream
     /// arrives with the same token, and the MAC only depends on the token.
-    private let verified = VerifiedGrants(capacity: 20_000)
+    private let verified = BoundedMemo<String, MediaGrant>(capacity: 20_000)
 
     /// - Parameter secret: at least 32 bytes of key material, used for nothing else.
     public init(secret: SymmetricKey) {
@@ -55,11 +54,11 @@ public struct MediaURLSigner: Sendable {
     /// `outside_scope`.
     public func verify(token: String, method: String, key requested: BlobKey, now: Date = Date()) throws -> MediaGrant {
         let grant: MediaGrant
-        if let known = verified.grant(for: token) {
+        if let known = verified[token] {
             grant = known
         } else {
             grant = try signedGrant(in: token)
-            verified.remember(token, grant: grant)
+            verified.remember(grant, for: token)
         }
         guard Int(now.timeIntervalSince1970) < grant.expiresAt else {
             throw EncoreError(.forbidden, code: "url_expired", message: "The URL has expired; ask the API for a new one.")
@@ -90,28 +89,6 @@ public struct MediaURLSigner: Sendable {
             let expiresAt = Int(fields[2]), let maxBytes = Int(fields[3]), let scope = BlobKey(String(fields[4]))
         else { throw invalid }
         return MediaGrant(access: access, scope: scope, expiresAt: Date(timeIntervalSince1970: TimeInterval(expiresAt)), maxBytes: maxBytes)
-    }
-}
-
-/// A bounded memo from token to the grant its valid signature carries. When full it starts over, which
-/// costs one signature check per live token.
-final class VerifiedGrants: Sendable {
-    private let capacity: Int
-    private let grants = Mutex<[String: MediaGrant]>([:])
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func grant(for token: String) -> MediaGrant? {
-        grants.withLock { $0[token] }
-    }
-
-    func remember(_ token: String, grant: MediaGrant) {
-        grants.withLock { grants in
-            if grants.count >= capacity { grants.removeAll(keepingCapacity: true) }
-            grants[token] = grant
-        }
     }
 }
 

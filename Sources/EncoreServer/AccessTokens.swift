@@ -25,7 +25,7 @@ struct AccessTokens: Sendable {
     let lifetime: Duration
     /// Tokens already verified, with the user and expiry they carry. Checking a token is pure (signature
     /// and expiry), so its outcome can be remembered; this spares every request the JWT decoding.
-    private let verified = VerifiedTokens(capacity: 50_000)
+    private let verified = BoundedMemo<String, (user: UUID, expiresAt: Date)>(capacity: 50_000)
 
     init(key: SymmetricKey, lifetime: Duration) async {
         keys = JWTKeyCollection()
@@ -44,43 +44,13 @@ struct AccessTokens: Sendable {
 
     /// The user id a valid token names, or `unauthenticated`.
     func verify(_ token: String) async throws -> UUID {
-        let now = Date()
-        if let id = verified.user(for: token, at: now) { return id }
+        if let known = verified[token], Date() < known.expiresAt { return known.user }
         let invalid = EncoreError(.unauthenticated, code: "invalid_token", message: "The bearer token is invalid or has expired.")
         guard let claims = try? await keys.verify(token, as: AccessTokenClaims.self), let id = UUID(uuidString: claims.sub.value) else {
             throw invalid
         }
-        verified.remember(token, user: id, expiresAt: claims.exp.value)
+        verified.remember((id, claims.exp.value), for: token)
         return id
-    }
-}
-
-/// A bounded memo of verified tokens. Expiry is checked on every hit; when full it starts over, which
-/// costs one JWT verification per active token.
-final class VerifiedTokens: Sendable {
-    private let capacity: Int
-    private let entries = Mutex<[String: (user: UUID, expiresAt: Date)]>([:])
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func user(for token: String, at now: Date) -> UUID? {
-        entries.withLock { entries in
-            guard let entry = entries[token] else { return nil }
-            guard now < entry.expiresAt else {
-                entries[token] = nil
-                return nil
-            }
-            return entry.user
-        }
-    }
-
-    func remember(_ token: String, user: UUID, expiresAt: Date) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[token] = (user, expiresAt)
-        }
     }
 }
 

@@ -6,7 +6,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 
 /// JSON as the API speaks it: camelCase keys, ISO 8601 dates.
 enum APIJSON {
@@ -101,26 +100,21 @@ enum APIJSON {
 /// comparing a value costs far less than encoding it (players poll track metadata). Bounded; when full it
 /// starts over.
 final class EncodedResponses<Value: Equatable & Sendable>: Sendable {
-    private let capacity: Int
-    private let entries = Mutex<[UUID: (value: Value, body: ByteBuffer, etag: String)]>([:])
+    private let encoded: BoundedMemo<UUID, (value: Value, body: ByteBuffer, etag: String)>
 
     init(capacity: Int = 10_000) {
-        self.capacity = capacity
+        encoded = BoundedMemo(capacity: capacity)
     }
 
     /// `200 OK` with `resource(value)` as JSON, encoded only when `value` differs from the one last seen for `id`.
     func response(for value: Value, id: UUID, resource: (Value) -> some Encodable) throws -> Response {
-        if let hit = entries.withLock({ entries in entries[id].flatMap { $0.value == value ? $0 : nil } }) {
+        if let hit = encoded[id], hit.value == value {
             return APIJSON.response(hit.body, etag: hit.etag)
         }
         let data = try APIJSON.encoder.encode(resource(value))
         let body = ByteBuffer(bytes: data)
         let etag = APIJSON.etag(of: data)
-        let capacity = self.capacity
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[id] = (value, body, etag)
-        }
+        encoded.remember((value, body, etag), for: id)
         return APIJSON.response(body, etag: etag)
     }
 }

@@ -49,6 +49,11 @@ struct MediaOrigin {
         return (key, grant)
     }
 
+    /// HLS playlists and DASH manifests: they have gzip twins and vary by `Accept-Encoding`.
+    static func isPlaylist(_ key: BlobKey) -> Bool {
+        ["m3u8", "mpd"].contains(key.pathExtension ?? "")
+    }
+
     /// The headers every successful media response carries.
     static func headers(for key: BlobKey, info: BlobInfo, lastModified: String, grant: MediaGrant) -> HTTPFields {
         [
@@ -67,7 +72,7 @@ struct MediaOrigin {
             throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
         }
         var encoding: String?
-        let isPlaylist = ["m3u8", "mpd"].contains(key.pathExtension ?? "")
+        let isPlaylist = Self.isPlaylist(key)
         // Playlists and manifests have gzip twins written by the pipeline: serve those when the client accepts gzip.
         if isPlaylist, Self.acceptsGzip(request.headers[.acceptEncoding]), let zipped = key.appendingSuffix(".gz"),
             let zippedInfo = try await blobs.info(zipped)

@@ -118,3 +118,20 @@ struct RuleTests {
         #expect(AudioFormats.contentType(forExtension: nil) == "application/octet-stream")
     }
 }
+
+@Suite("BoundedMemo")
+struct BoundedMemoTests {
+    @Test("remembers values and never holds more than its capacity")
+    func bounded() {
+        let memo = BoundedMemo<Int, String>(capacity: 3)
+        for key in 0..<3 { memo.remember("v\(key)", for: key) }
+        #expect(memo[0] == "v0")
+        #expect(memo[2] == "v2")
+        memo.remember("v3", for: 3)  // full: starts over, keeping only the newest
+        #expect(memo[0] == nil)
+        #expect(memo[3] == "v3")
+        memo.remember("w3", for: 3)
+        #expect(memo[3] == "w3")
+        #expect(memo[9] == nil)
+    }
+}
