@@ -27,7 +27,6 @@ let package = Package(
         // Domain: entities, rules, errors and the storage/media protocols. No HTTP, no SQL.
         .target(
             name: "EncoreCore",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         // Catalog store on SQLite (GRDB): the embedded default.
@@ -55,11 +54,12 @@ let package = Package(
             dependencies: ["EncoreCore"],
             swiftSettings: swiftSettings
         ),
-        // HTTP: routes, auth, error mapping, media origin, OpenAPI document.
+        // HTTP: routes, auth, error mapping, media origin, OpenAPI document. Depends on the core and the HTTP
+        // framework only, never on a storage, blob or media adapter: the composition root hands it those.
         .target(
             name: "EncoreServer",
             dependencies: [
-                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreMedia",
+                "EncoreCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -71,12 +71,25 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("openapi.json")],
+            swiftSettings: swiftSettings
+        ),
+        // The composition root: reads the configuration, builds the backends it names and the services over them.
+        .target(
+            name: "EncoreApp",
+            dependencies: [
+                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreMedia", "EncoreServer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "encore",
             dependencies: [
-                "EncoreServer", "EncoreCore",
+                "EncoreApp", "EncoreCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,18 +105,25 @@ let package = Package(
             path: "bench/HummingbirdReference",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite"], swiftSettings: swiftSettings),
+        // Contract suites every backend must pass, and test helpers, shared by every test target.
+        .target(
+            name: "EncoreTestSupport",
+            dependencies: ["EncoreCore"],
+            path: "Tests/EncoreTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore", "EncoreTestSupport", "EncoreSQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite", "EncoreTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreBlobsTests",
-            dependencies: ["EncoreCore", "EncoreBlobs", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["EncoreCore", "EncoreBlobs", "EncoreTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "EncoreMediaTests", dependencies: ["EncoreCore", "EncoreMedia"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreServerTests",
             dependencies: [
-                "EncoreServer", "EncoreCore", "EncoreBlobs",
+                "EncoreApp", "EncoreServer", "EncoreCore", "EncoreBlobs", "EncoreTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -46,7 +46,7 @@ public struct LocalBlobStore: BlobStore {
             for try await chunk in body {
                 written += chunk.readableBytes
                 guard written <= maxBytes else {
-                    throw EncoreError(.tooLarge, code: "upload_too_large", message: "The upload exceeds the limit of \(maxBytes) bytes.")
+                    throw EncoreError(.uploadTooLarge, "The upload exceeds the limit of \(maxBytes) bytes.")
                 }
                 try await writer.write(contentsOf: chunk)
             }
@@ -176,7 +176,22 @@ public struct LocalBlobStore: BlobStore {
         }.sorted()
     }
 
-    public func readableLocation(of key: BlobKey) async throws -> String { path(of: key) }
+    public func fetch(_ key: BlobKey, to destination: String) async throws {
+        var status = stat()
+        guard stat(path(of: key), &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Self.missing(key) }
+        // Objects are never modified in place: a hard link is a copy that costs nothing.
+        guard link(path(of: key), destination) != 0 else { return }
+        guard errno == EXDEV || errno == EPERM else {
+            throw errno == EEXIST ? Self.exists(key) : Self.systemError("link", key)
+        }
+        try FileManager.default.copyItem(atPath: path(of: key), toPath: destination)
+    }
+
+    public func checkWritable() async throws {
+        guard FileManager.default.isWritableFile(atPath: root), FileManager.default.isWritableFile(atPath: temporaryDirectory) else {
+            throw EncoreError(.storageUnavailable, "The blob directory is not writable.")
+        }
+    }
 
     public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
         url(token: signer.token(for: MediaGrant(access: .write, scope: key, expiresAt: expiresAt, maxBytes: maxBytes)), key: key)
@@ -223,14 +238,14 @@ public struct LocalBlobStore: BlobStore {
     }
 
     static func exists(_ key: BlobKey) -> EncoreError {
-        EncoreError(.conflict, code: "object_exists", message: "An object named \(key) exists already.")
+        EncoreError(.objectExists, "An object named \(key) exists already.")
     }
 
     static func missing(_ key: BlobKey) -> EncoreError {
-        EncoreError(.notFound, code: "object_not_found", message: "No object named \(key).")
+        EncoreError(.objectNotFound, "No object named \(key).")
     }
 
     static func systemError(_ call: String, _ key: BlobKey) -> EncoreError {
-        EncoreError(.unavailable, code: "storage_error", message: "\(call) failed for \(key): \(String(cString: strerror(errno))).")
+        EncoreError(.storageError, "\(call) failed for \(key): \(String(cString: strerror(errno))).")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 
 /// What a blob store knows about one stored object.
 public struct BlobInfo: Sendable, Equatable {
@@ -20,15 +19,15 @@ public struct BlobInfo: Sendable, Equatable {
 /// Object storage: write-once objects under ``BlobKey``s, plus pre-signed URLs so that audio bytes go
 /// between clients and storage without passing through API handlers.
 ///
-/// Every implementation passes the contract suite in `EncoreBlobsTests/BlobStoreContract.swift`.
+/// The API is one an S3 bucket can implement as well as a local directory: whole objects in and out of
+/// local files (the pipeline works on copies in its own work directory), metadata, prefix listing and
+/// deletion, and signing. Every implementation passes the contract suite in `EncoreTestSupport`.
 public protocol BlobStore: Sendable {
-    /// Stores `body` under `key`, all or nothing: a failed or oversized write leaves no object behind.
-    /// Throws `tooLarge`/`upload_too_large` past `maxBytes`, `conflict`/`object_exists` when the key is taken.
-    func put<Body: AsyncSequence>(_ key: BlobKey, body: Body, maxBytes: Int) async throws -> BlobInfo
-    where Body.Element == ByteBuffer
-
-    /// Stores the local file at `path` under `key` (write-once, like ``put(_:body:maxBytes:)``).
+    /// Stores the local file at `path` under `key`, all or nothing. Throws `object_exists` when the key is taken.
     func putFile(_ key: BlobKey, from path: String) async throws -> BlobInfo
+
+    /// Writes the object's bytes to a new local file at `path`. Throws `object_not_found` when there is none.
+    func fetch(_ key: BlobKey, to path: String) async throws
 
     /// Copies an object to a new key (write-once).
     func copy(_ source: BlobKey, to destination: BlobKey) async throws
@@ -36,8 +35,8 @@ public protocol BlobStore: Sendable {
     /// The object's metadata, or nil when there is none.
     func info(_ key: BlobKey) async throws -> BlobInfo?
 
-    /// Renames an object. Throws `notFound`/`object_not_found` when the source is missing (e.g. moved already)
-    /// and `conflict`/`object_exists` when the destination is taken.
+    /// Renames an object. Throws `object_not_found` when the source is missing (e.g. moved already)
+    /// and `object_exists` when the destination is taken.
     func move(_ source: BlobKey, to destination: BlobKey) async throws
 
     /// Removes an object; removing a missing object is not an error.
@@ -49,8 +48,8 @@ public protocol BlobStore: Sendable {
     /// Keys at or below `prefix`, sorted.
     func list(under prefix: BlobKey) async throws -> [BlobKey]
 
-    /// Where a media tool can read the object: a file path for local storage, a signed URL for remote storage.
-    func readableLocation(of key: BlobKey) async throws -> String
+    /// Throws `storage_unavailable` when objects cannot be written right now.
+    func checkWritable() async throws
 
     /// A URL a client may `PUT` the object's bytes to until `expiresAt`; at most `maxBytes`, for this key only.
     func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String

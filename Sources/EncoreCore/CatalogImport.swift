@@ -168,27 +168,27 @@ public struct CatalogImporter: Sendable {
     }
 
     func validate(_ line: CatalogImportLine, line number: Int, names: (String) -> IndexedName) async throws -> ImportedTrack {
-        let artist = try Validate.text(line.artist, field: "artist")
-        let album = try Validate.text(line.album, field: "album")
-        let title = try Validate.text(line.title, field: "title")
+        let artist = try Validate.text(line.artist, field: .artist)
+        let album = try Validate.text(line.album, field: .album)
+        let title = try Validate.text(line.title, field: .title)
         let trackNumber = try line.trackNumber.map(Validate.trackNumber)
         guard (line.durationMs ?? 0) >= 0, (line.durationMs ?? 0) <= 86_400_000 else {
-            throw EncoreError.invalid("invalid_duration", "durationMs must be between 0 and 86400000.")
+            throw EncoreError(.invalidDuration, "durationMs must be between 0 and 86400000.")
         }
-        guard (line.plays ?? 0) >= 0 else { throw EncoreError.invalid("invalid_plays", "plays must be 0 or more.") }
+        guard (line.plays ?? 0) >= 0 else { throw EncoreError(.invalidPlays, "plays must be 0 or more.") }
         var releaseDate: String?
         if let year = line.year {
-            guard (1000...2100).contains(year) else { throw EncoreError.invalid("invalid_year", "year must be between 1000 and 2100.") }
+            guard (1000...2100).contains(year) else { throw EncoreError(.invalidYear, "year must be between 1000 and 2100.") }
             releaseDate = String(format: "%04d-01-01", year)
         }
-        let genre = try line.genre.flatMap { $0.isEmpty ? nil : try Validate.text($0, field: "genre", maxLength: 50) }
+        let genre = try line.genre.flatMap { $0.isEmpty ? nil : try Validate.text($0, field: .genre, maxLength: 50) }
         let trackId = UUID.timeOrdered()
         var sourceKey: BlobKey?
         if let path = line.audio {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
                 FileManager.default.isReadableFile(atPath: path)
-            else { throw EncoreError.invalid("invalid_audio_path", "audio file \(path) does not exist or cannot be read.") }
+            else { throw EncoreError(.invalidAudioPath, "audio file \(path) does not exist or cannot be read.") }
             let key = TrackKeys.source(trackId: trackId, uploadId: UUID())
             _ = try await blobs.putFile(key, from: path)
             sourceKey = key

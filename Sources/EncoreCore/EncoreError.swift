@@ -2,13 +2,16 @@ import Foundation
 
 /// A failure the domain knows how to describe to a client.
 ///
-/// `code` is stable and machine-readable (`album_not_found`, `invalid_audio`, …); `message` is for people.
-/// `kind` says what sort of failure it is without naming a transport: the server maps it to an HTTP status.
+/// `code` is one entry of the ``ErrorCode`` catalogue, stable and machine-readable; `message` is for
+/// people. The code's ``ErrorCode/kind`` says what sort of failure it is without naming a transport: each
+/// API surface maps kinds (or codes) to its own statuses in one place.
 public struct EncoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The broad class of a failure, independent of HTTP.
-    public enum Kind: String, Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
         /// The request is malformed: bad syntax, wrong type, a value out of range.
         case invalidInput
+        /// The request's body is in a format this operation does not take.
+        case unsupportedFormat
         /// The request is well-formed but its content cannot be processed (e.g. a file that is not audio).
         case unprocessable
         /// No valid credentials were presented.
@@ -21,41 +24,31 @@ public struct EncoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case conflict
         /// The payload exceeds a configured limit.
         case tooLarge
-        /// A dependency (database, disk, ffprobe) is not available right now.
+        /// A dependency (database, disk, ffprobe) is not available right now; retrying later may work.
         case unavailable
         /// A bug or an unexpected failure; details are logged, not returned.
         case internalFailure
     }
 
-    public var kind: Kind
-    public var code: String
+    public var code: ErrorCode
     public var message: String
 
-    public init(_ kind: Kind, code: String, message: String) {
-        self.kind = kind
+    public var kind: Kind { code.kind }
+
+    public init(_ code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code): \(message)" }
+    public var description: String { "\(code.rawValue): \(message)" }
 }
 
 extension EncoreError {
-    public static func invalid(_ code: String = "invalid_input", _ message: String) -> EncoreError {
-        EncoreError(.invalidInput, code: code, message: message)
+    /// `{what}_not_found` with a plain message.
+    public static func notFound(_ code: ErrorCode) -> EncoreError {
+        let noun = code.rawValue.replacingOccurrences(of: "_not_found", with: "").replacingOccurrences(of: "_", with: " ")
+        return EncoreError(code, "No \(noun) with that id.")
     }
 
-    public static func notFound(_ what: String) -> EncoreError {
-        EncoreError(.notFound, code: "\(what)_not_found", message: "No \(what.replacingOccurrences(of: "_", with: " ")) with that id.")
-    }
-
-    public static let forbidden = EncoreError(.forbidden, code: "forbidden", message: "You are not allowed to do this.")
-
-    public static func conflict(_ code: String, _ message: String) -> EncoreError {
-        EncoreError(.conflict, code: code, message: message)
-    }
-
-    public static func unprocessable(_ code: String, _ message: String) -> EncoreError {
-        EncoreError(.unprocessable, code: code, message: message)
-    }
+    public static let forbidden = EncoreError(.forbidden, "You are not allowed to do this.")
 }

@@ -158,6 +158,14 @@ public struct Track: Codable, Sendable, Equatable, Identifiable {
     }
 }
 
+extension Track {
+    /// Ready and with media: a stream can be issued for it.
+    public var isPlayable: Bool { status == .ready && media != nil }
+
+    /// A replacement upload is being processed while the current audio keeps playing.
+    public var hasPendingReplacement: Bool { media != nil && sourceKey != nil }
+}
+
 /// A user's ordered list of tracks.
 public struct Playlist: Codable, Sendable, Equatable, Identifiable {
     public var id: UUID
@@ -192,16 +200,35 @@ public struct PlaylistEntry: Codable, Sendable, Equatable {
     }
 }
 
-/// A record that a user started playing a track.
-public struct PlayEvent: Codable, Sendable, Equatable {
+/// A listening report: a user played a track for `msPlayed` milliseconds.
+///
+/// `id` is chosen by the client, so a report sent twice (a retry after a lost response) is recorded once.
+/// A stream URL is not a play: only reports are.
+public struct Play: Codable, Sendable, Equatable {
+    /// Listening shorter than this is a skip, as streaming services count it.
+    public static let countingThresholdMs = 30_000
+
+    public var id: UUID
     public var userId: UUID
     public var trackId: UUID
+    /// When playback started.
     public var playedAt: Date
+    public var msPlayed: Int
+    /// Whether this play counts toward popularity, play counts and charts.
+    public var counts: Bool
 
-    public init(userId: UUID, trackId: UUID, playedAt: Date) {
+    public init(id: UUID, userId: UUID, trackId: UUID, playedAt: Date, msPlayed: Int, counts: Bool) {
+        self.id = id
         self.userId = userId
         self.trackId = trackId
         self.playedAt = playedAt
+        self.msPlayed = msPlayed
+        self.counts = counts
+    }
+
+    /// A play counts at 30 s, or once a track shorter than that has played through.
+    public static func counts(msPlayed: Int, trackDurationMs: Int) -> Bool {
+        msPlayed >= countingThresholdMs || (trackDurationMs > 0 && msPlayed >= trackDurationMs)
     }
 }
 

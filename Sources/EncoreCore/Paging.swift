@@ -2,6 +2,7 @@
 public struct PageRequest: Sendable, Equatable {
     public static let maxLimit = 100
     public static let defaultLimit = 20
+    public static let maxOffset = 1_000_000_000
 
     public var limit: Int
     public var offset: Int
@@ -9,9 +10,11 @@ public struct PageRequest: Sendable, Equatable {
     /// Validates the bounds; throws `invalid_limit` / `invalid_offset`.
     public init(limit: Int = PageRequest.defaultLimit, offset: Int = 0) throws {
         guard (1...Self.maxLimit).contains(limit) else {
-            throw EncoreError.invalid("invalid_limit", "limit must be between 1 and \(Self.maxLimit).")
+            throw EncoreError(.invalidLimit, "limit must be between 1 and \(Self.maxLimit).")
         }
-        guard offset >= 0, offset <= 1_000_000_000 else { throw EncoreError.invalid("invalid_offset", "offset must be 0 or more.") }
+        guard offset >= 0, offset <= Self.maxOffset else {
+            throw EncoreError(.invalidOffset, "offset must be between 0 and \(Self.maxOffset).")
+        }
         self.limit = limit
         self.offset = offset
     }

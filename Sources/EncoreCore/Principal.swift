@@ -21,7 +21,7 @@ public struct Principal: Sendable, Equatable {
     /// Throws `forbidden` unless ``canPublish``.
     public func requirePublisher() throws {
         guard canPublish else {
-            throw EncoreError(.forbidden, code: "artist_role_required", message: "Only artist accounts can do this.")
+            throw EncoreError(.artistRoleRequired, "Only artist accounts can do this.")
         }
     }
 

@@ -7,7 +7,7 @@ import Foundation
 /// It is idempotent: a re-run (after a crash) first clears what an earlier attempt stored, and a job
 /// whose upload is no longer the track's (deleted or replaced meanwhile) only cleans up.
 public struct TrackPipeline: JobHandler {
-    let store: any CatalogStore
+    let store: any DataStore
     let blobs: any BlobStore
     let prober: any AudioProber
     let fingerprinter: any AudioFingerprinter
@@ -17,7 +17,7 @@ public struct TrackPipeline: JobHandler {
     let log: @Sendable (String) -> Void
 
     public init(
-        store: any CatalogStore, blobs: any BlobStore, prober: any AudioProber, fingerprinter: any AudioFingerprinter,
+        store: any DataStore, blobs: any BlobStore, prober: any AudioProber, fingerprinter: any AudioFingerprinter,
         transcoder: any AudioTranscoder, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.store = store
@@ -36,7 +36,8 @@ public struct TrackPipeline: JobHandler {
         } catch  where job.attempts >= job.maxAttempts && !(error is CancellationError) {
             // The last attempt: say so on the track instead of leaving it processing forever.
             guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else { throw error }
-            try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: "processing_failed", message: "Processing failed: \(error)"))
+            try await fail(
+                task, mediaPrefix: mediaPrefix, TrackFailure(code: ErrorCode.processingFailed.rawValue, message: "Processing failed: \(error)"))
         }
     }
 
@@ -45,37 +46,42 @@ public struct TrackPipeline: JobHandler {
         guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else {
             throw PermanentJobFailure("not a source key: \(task.sourceKey)")
         }
-        guard let track = try await store.track(id: task.trackId), track.sourceKey == task.sourceKey else {
+        guard let track = try await store.tracks.track(id: task.trackId), track.sourceKey == task.sourceKey else {
             try await blobs.deleteAll(under: mediaPrefix)  // deleted or replaced meanwhile: leave nothing behind
             return
         }
-        let source = try await blobs.readableLocation(of: task.sourceKey)
+
+        // One directory per attempt; an earlier attempt's (its worker died) is removed first. The upload is
+        // copied in, so the tools read a local file whatever the blob store is.
+        let work = workDirectory + "/render-job\(job.id)-attempt\(job.attempts)"
+        for earlier in 0..<job.attempts { try? FileManager.default.removeItem(atPath: workDirectory + "/render-job\(job.id)-attempt\(earlier)") }
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let source = work + "/source"
+        try await blobs.fetch(task.sourceKey, to: source)
 
         let audio: AudioInfo
         do {
             audio = try await prober.probe(source)
         } catch let error as EncoreError where error.kind == .unprocessable {
-            return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: error.code, message: error.message))
+            return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: error.code.rawValue, message: error.message))
         }
 
         let fingerprint = try await fingerprinter.fingerprint(source)
         var linkedTrackId: UUID?
-        let candidates = try await store.fingerprintCandidates(
+        let candidates = try await store.tracks.fingerprintCandidates(
             durationSeconds: fingerprint.durationSeconds, tolerance: 5, excludingTrack: track.id)
         if let match = candidates.first(where: { $0.fingerprint.similarity(to: fingerprint) >= AudioFingerprint.sameRecordingThreshold }) {
             guard match.artistId == track.artistId else {
                 let message = "The audio matches track \(match.trackId.uuidString.lowercased()) of another artist."
-                return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: "duplicate_audio", message: message))
+                return try await fail(task, mediaPrefix: mediaPrefix, TrackFailure(code: ErrorCode.duplicateAudio.rawValue, message: message))
             }
             linkedTrackId = match.trackId
         }
 
-        // One directory per attempt; an earlier attempt's (its worker died) is removed first.
-        let work = workDirectory + "/render-job\(job.id)-attempt\(job.attempts)"
-        for earlier in 0..<job.attempts { try? FileManager.default.removeItem(atPath: workDirectory + "/render-job\(job.id)-attempt\(earlier)") }
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: work) }
-        let rendered = try await transcoder.render(source: source, into: work)
+        let renders = work + "/renditions"
+        try FileManager.default.createDirectory(atPath: renders, withIntermediateDirectories: true)
+        let rendered = try await transcoder.render(source: source, into: renders)
 
         // Anything an earlier, interrupted attempt stored under this folder goes first.
         try await blobs.deleteAll(under: mediaPrefix)
@@ -84,7 +90,7 @@ public struct TrackPipeline: JobHandler {
             return key
         }
         var sizes: [String: Int] = [:]
-        for file in rendered.files { sizes[file] = try await blobs.putFile(try key(file), from: work + "/" + file).size }
+        for file in rendered.files { sizes[file] = try await blobs.putFile(try key(file), from: renders + "/" + file).size }
         let originalKey = try key("original.\(AudioFormats.fileExtension(container: audio.container, codec: audio.codec))")
         try await blobs.copy(task.sourceKey, to: originalKey)
 
@@ -105,7 +111,7 @@ public struct TrackPipeline: JobHandler {
             loudness: rendered.loudness)
 
         let outcome = ProcessingOutcome.ready(media: media, audio: audio, fingerprint: fingerprint, linkedTrackId: linkedTrackId)
-        guard let (before, _) = try await store.finishProcessing(trackId: task.trackId, sourceKey: task.sourceKey, outcome: outcome) else {
+        guard let (before, _) = try await finish(task, outcome: outcome) else {
             try await blobs.deleteAll(under: mediaPrefix)  // the track moved on while we worked
             return
         }
@@ -121,9 +127,45 @@ public struct TrackPipeline: JobHandler {
 
     private func fail(_ task: TrackProcessingJob, mediaPrefix: BlobKey, _ failure: TrackFailure) async throws {
         log("track \(task.trackId) failed: \(failure.code): \(failure.message)")
-        if try await store.finishProcessing(trackId: task.trackId, sourceKey: task.sourceKey, outcome: .failed(failure)) != nil {
+        if try await finish(task, outcome: .failed(failure)) != nil {
             try await blobs.delete(task.sourceKey)
         }
         try await blobs.deleteAll(under: mediaPrefix)
     }
+
+    /// Commits the outcome for the upload, only if the track still waits for that upload (it was not
+    /// deleted or replaced meanwhile): the track, its fingerprint and its search entry change together.
+    /// Returns the track before and after, or nil when the outcome is stale.
+    private func finish(_ task: TrackProcessingJob, outcome: ProcessingOutcome) async throws -> (before: Track, after: Track)? {
+        try await store.transaction { tx -> (before: Track, after: Track)? in
+            guard let current = try await tx.tracks.track(id: task.trackId), current.sourceKey == task.sourceKey else { return nil }
+            let (before, after) = try await tx.tracks.updateTrack(id: task.trackId) { track in
+                track.sourceKey = nil
+                track.updatedAt = Date()
+                switch outcome {
+                case .ready(let media, let audio, _, let linkedTrackId):
+                    track.media = media
+                    track.audio = audio
+                    track.durationMs = audio.durationMs
+                    track.status = .ready
+                    track.failure = nil
+                    track.linkedTrackId = linkedTrackId
+                case .failed(let failure):
+                    track.failure = failure
+                    // A failed replacement leaves the previous media playing.
+                    track.status = track.media == nil ? .failed : .ready
+                }
+            }
+            if case .ready(_, _, let fingerprint, _) = outcome {
+                try await tx.tracks.saveFingerprint(fingerprint, trackId: task.trackId, artistId: before.artistId)
+            }
+            return (before, after)
+        }
+    }
+}
+
+/// What the pipeline decided about one upload.
+public enum ProcessingOutcome: Sendable {
+    case ready(media: TrackMedia, audio: AudioInfo, fingerprint: AudioFingerprint, linkedTrackId: UUID?)
+    case failed(TrackFailure)
 }

@@ -30,7 +30,7 @@ public struct FFmpegTranscoder: AudioTranscoder {
 
     public init(ffmpeg: String = "ffmpeg", timeout: Duration = .seconds(3600)) throws {
         guard let path = ProcessRunner.find(ffmpeg) else {
-            throw EncoreError(.unavailable, code: "tool_unavailable", message: "ffmpeg must be installed (apt-get install ffmpeg).")
+            throw EncoreError(.toolUnavailable, "ffmpeg must be installed (apt-get install ffmpeg).")
         }
         self.ffmpeg = path
         self.gzip = ProcessRunner.find("gzip")
@@ -79,7 +79,7 @@ public struct FFmpegTranscoder: AudioTranscoder {
         let run = try await ProcessRunner.run(ffmpeg, Self.arguments(source: source, directory: directory), timeout: timeout, outputLimit: 4 << 20)
         guard run.exitCode == 0, !run.timedOut else {
             let reason = run.timedOut ? "timed out" : String(decoding: run.stderr.suffix(400), as: UTF8.self)
-            throw EncoreError(.internalFailure, code: "transcode_failed", message: "ffmpeg failed: \(reason)")
+            throw EncoreError(.transcodeFailed, "ffmpeg failed: \(reason)")
         }
         let loudness = try Self.loudness(fromLog: String(decoding: run.stderr, as: UTF8.self))
         var variants: [RenderedMedia.Variant] = []
@@ -115,7 +115,7 @@ public struct FFmpegTranscoder: AudioTranscoder {
     /// Reads the ebur128 filter's summary: `I: -14.2 LUFS` and (true) `Peak: -1.3 dBFS`.
     static func loudness(fromLog log: String) throws -> Loudness {
         guard let summary = log.range(of: "Summary:", options: .backwards) else {
-            throw EncoreError(.internalFailure, code: "loudness_missing", message: "ffmpeg printed no loudness summary")
+            throw EncoreError(.loudnessMissing, "ffmpeg printed no loudness summary")
         }
         func value(after label: String) -> Double? {
             guard
@@ -126,7 +126,7 @@ public struct FFmpegTranscoder: AudioTranscoder {
             return number == "-inf" ? -Double.infinity : Double(number)
         }
         guard let integrated = value(after: "I:"), let peak = value(after: "Peak:") else {
-            throw EncoreError(.internalFailure, code: "loudness_missing", message: "cannot read ffmpeg's loudness summary")
+            throw EncoreError(.loudnessMissing, "cannot read ffmpeg's loudness summary")
         }
         // Digital silence measures -70 LUFS (the gate) and a peak of -inf: keep numbers JSON can carry.
         return Loudness(integratedLufs: max(integrated, -70), truePeakDbtp: max(peak, -120))
@@ -153,7 +153,7 @@ enum HLSPlaylists {
             }
         }
         guard let map, !segments.isEmpty else {
-            throw EncoreError(.internalFailure, code: "packaging_failed", message: "ffmpeg wrote an unexpected \(name)")
+            throw EncoreError(.packagingFailed, "ffmpeg wrote an unexpected \(name)")
         }
         var totalBytes = 0
         var peak = 0.0
@@ -193,7 +193,7 @@ public struct FpcalcFingerprinter: AudioFingerprinter {
 
     public init(fpcalc: String = "fpcalc") throws {
         guard let path = ProcessRunner.find(fpcalc) else {
-            throw EncoreError(.unavailable, code: "tool_unavailable", message: "fpcalc must be installed (apt-get install libchromaprint-tools).")
+            throw EncoreError(.toolUnavailable, "fpcalc must be installed (apt-get install libchromaprint-tools).")
         }
         self.fpcalc = path
     }
@@ -210,7 +210,7 @@ public struct FpcalcFingerprinter: AudioFingerprinter {
             return AudioFingerprint(durationSeconds: 0, values: [])  // too short to fingerprint: matches nothing
         }
         guard let output = try? JSONDecoder().decode(Output.self, from: run.stdout) else {
-            throw EncoreError(.internalFailure, code: "fingerprint_failed", message: "fpcalc failed: \(complaint)")
+            throw EncoreError(.fingerprintFailed, "fpcalc failed: \(complaint)")
         }
         return AudioFingerprint(durationSeconds: output.duration, values: output.fingerprint)
     }

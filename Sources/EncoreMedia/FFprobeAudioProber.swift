@@ -23,7 +23,7 @@ public struct FFprobeAudioProber: AudioProber {
     ///   - ffprobe, ffmpeg: executable names (looked up on `PATH`) or paths.
     public init(ffprobe: String = "ffprobe", ffmpeg: String = "ffmpeg", limits: Limits = Limits()) throws {
         guard let probePath = ProcessRunner.find(ffprobe), let mpegPath = ProcessRunner.find(ffmpeg) else {
-            throw EncoreError(.unavailable, code: "tool_unavailable", message: "ffprobe and ffmpeg must be installed (apt-get install ffmpeg).")
+            throw EncoreError(.toolUnavailable, "ffprobe and ffmpeg must be installed (apt-get install ffmpeg).")
         }
         self.ffprobe = probePath
         self.ffmpeg = mpegPath
@@ -91,12 +91,12 @@ public struct FFprobeAudioProber: AudioProber {
     private func fileSize(_ location: String) throws -> Int? {
         guard location.hasPrefix("/") else { return nil }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: location), let size = attributes[.size] as? Int else {
-            throw EncoreError(.notFound, code: "object_not_found", message: "The uploaded file is missing.")
+            throw EncoreError(.objectNotFound, "The uploaded file is missing.")
         }
         return size
     }
 
-    static func invalid(_ reason: String) -> EncoreError { .unprocessable("invalid_audio", reason) }
+    static func invalid(_ reason: String) -> EncoreError { EncoreError(.invalidAudio, reason) }
 
     static func firstLine(_ data: Data) -> String? {
         String(decoding: data, as: UTF8.self).split(separator: "\n").first.map { String($0.prefix(200)) }

@@ -64,8 +64,7 @@ public enum ProcessRunner {
                     try? stdout.fileHandleForWriting.close()
                     try? stderr.fileHandleForWriting.close()
                     continuation.resume(
-                        throwing: EncoreError(
-                            .unavailable, code: "tool_unavailable", message: "Cannot run \(executable): \(error.localizedDescription)"))
+                        throwing: EncoreError(.toolUnavailable, "Cannot run \(executable): \(error.localizedDescription)"))
                     return
                 }
                 // The child has its own copies; ours must close or the readers never see end-of-file.

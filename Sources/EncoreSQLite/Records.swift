@@ -35,7 +35,7 @@ struct UserRecord: Codable, EpochDatedRecord {
     }
 
     func domain() throws -> User {
-        guard let role = Role(rawValue: role) else { throw SQLiteCatalogStore.corrupt("user.role \(role)") }
+        guard let role = Role(rawValue: role) else { throw SQLiteExecutor.corrupt("user.role \(role)") }
         return User(id: id, email: email, displayName: displayName, role: role, createdAt: createdAt, updatedAt: updatedAt)
     }
 }
@@ -131,10 +131,10 @@ struct TrackRecord: Codable, EpochDatedRecord {
     }
 
     func domain() throws -> Track {
-        guard let status = TrackStatus(rawValue: status) else { throw SQLiteCatalogStore.corrupt("track.status \(status)") }
+        guard let status = TrackStatus(rawValue: status) else { throw SQLiteExecutor.corrupt("track.status \(status)") }
         var key: BlobKey?
         if let sourceKey {
-            guard let parsed = BlobKey(sourceKey) else { throw SQLiteCatalogStore.corrupt("track.sourceKey \(sourceKey)") }
+            guard let parsed = BlobKey(sourceKey) else { throw SQLiteExecutor.corrupt("track.sourceKey \(sourceKey)") }
             key = parsed
         }
         let failure = failureCode.map { TrackFailure(code: $0, message: failureMessage ?? "") }
@@ -211,10 +211,24 @@ struct PlaylistEntryRecord: Codable, EpochDatedRecord {
     var addedAt: Date
 }
 
-struct PlayEventRecord: Codable, EpochDatedRecord {
-    static let databaseTableName = "playEvent"
+struct PlayRecord: Codable, EpochDatedRecord {
+    static let databaseTableName = "play"
 
+    var id: UUID
     var userId: UUID
     var trackId: UUID
     var playedAt: Date
+    var msPlayed: Int
+    var counts: Bool
+
+    init(_ play: Play) {
+        id = play.id
+        userId = play.userId
+        trackId = play.trackId
+        playedAt = play.playedAt
+        msPlayed = play.msPlayed
+        counts = play.counts
+    }
+
+    var domain: Play { Play(id: id, userId: userId, trackId: trackId, playedAt: playedAt, msPlayed: msPlayed, counts: counts) }
 }

@@ -4,15 +4,10 @@ import GRDB
 
 /// Bulk import straight into the tables with prepared statements, one transaction per batch; the
 /// search index is written in the same transaction.
-extension SQLiteCatalogStore: CatalogImportStore {
-    public func beginImport(owner: UUID) -> any CatalogImportSession {
-        SQLiteImportSession(pool: pool, owner: owner)
-    }
-}
-
+///
 /// What an import has learnt so far: the owner's artists and albums by folded name, and the track
 /// numbers in use, so that later batches need no look-ups. Reset if a batch fails (its rows rolled back).
-// @unchecked Sendable, and why that is safe: `state` is read and written only inside `pool.write`
+// @unchecked Sendable, and why that is safe: `state` is read and written only inside `executor.write`
 // closures, which GRDB runs one at a time on the single writer connection, and `CatalogImporter` awaits
 // each batch before it starts the next, so no two accesses ever overlap.
 final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
@@ -25,27 +20,27 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
         var terms = SearchIndexer.Terms()
     }
 
-    let pool: DatabasePool
+    let executor: SQLiteExecutor
     let owner: UUID
-    /// Touched only inside the pool's write closure, one batch at a time (see above).
+    /// Touched only inside the executor.s write closure, one batch at a time (see above).
     private var state = State()
 
-    init(pool: DatabasePool, owner: UUID) {
-        self.pool = pool
+    init(executor: SQLiteExecutor, owner: UUID) {
+        self.executor = executor
         self.owner = owner
     }
 
     func write(_ tracks: [ImportedTrack]) async throws -> [ImportRejection] {
         do {
-            return try await pool.write { db in try self.write(tracks, into: db) }
+            return try await executor.write { db in try self.write(tracks, into: db) }
         } catch {
-            try? await pool.write { _ in self.state = State() }  // the rolled-back rows must not be remembered
+            try? await executor.write { _ in self.state = State() }  // the rolled-back rows must not be remembered
             throw error
         }
     }
 
     func finish() async throws {
-        try await pool.writeWithoutTransaction { db in
+        try await executor.write { db in
             try db.execute(sql: "PRAGMA cache_size = -2000")  // give the memory back to a long-running process
         }
     }

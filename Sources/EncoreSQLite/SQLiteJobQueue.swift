@@ -19,7 +19,7 @@ struct JobRecord: Codable, EpochDatedRecord {
     var updatedAt: Date
 
     func domain() throws -> Job {
-        guard let id, let state = Job.State(rawValue: state) else { throw SQLiteCatalogStore.corrupt("job \(String(describing: id))") }
+        guard let id, let state = Job.State(rawValue: state) else { throw SQLiteExecutor.corrupt("job \(String(describing: id))") }
         return Job(
             id: id, kind: kind, payload: payload, state: state, attempts: attempts, maxAttempts: maxAttempts, runAt: runAt,
             leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt, lastError: lastError, createdAt: createdAt, updatedAt: updatedAt)
@@ -40,13 +40,17 @@ struct JobRecord: Codable, EpochDatedRecord {
 
 /// The job queue in the catalog's SQLite file, so that a track row and the job that processes it are
 /// written in one transaction.
-extension SQLiteCatalogStore: JobQueue {
-    public func enqueue(_ request: JobRequest) async throws -> Int64 {
-        try await pool.write { db in try JobRecord.insert(request, now: Date(), into: db) }
+/// The job queue as a table in the catalog's file, so a job is queued in the same transaction as the
+/// change that calls for it.
+struct SQLiteJobQueue: JobQueue {
+    let executor: SQLiteExecutor
+
+    func enqueue(_ request: JobRequest) async throws -> Int64 {
+        try await executor.write { db in try JobRecord.insert(request, now: Date(), into: db) }
     }
 
-    public func lease(owner: String, duration: Duration, now: Date) async throws -> Job? {
-        try await pool.write { db in
+    func lease(owner: String, duration: Duration, now: Date) async throws -> Job? {
+        try await executor.write { db in
             let due = try JobRecord.fetchOne(
                 db,
                 sql: """
@@ -66,8 +70,8 @@ extension SQLiteCatalogStore: JobQueue {
         }
     }
 
-    public func heartbeat(jobId: Int64, owner: String, duration: Duration, now: Date) async throws -> Bool {
-        try await pool.write { db in
+    func heartbeat(jobId: Int64, owner: String, duration: Duration, now: Date) async throws -> Bool {
+        try await executor.write { db in
             try db.execute(
                 sql: "UPDATE job SET leaseExpiresAt = ?, updatedAt = ? WHERE id = ? AND state = 'running' AND leaseOwner = ?",
                 arguments: [now.addingTimeInterval(duration.timeInterval).timeIntervalSince1970, now.timeIntervalSince1970, jobId, owner])
@@ -75,8 +79,8 @@ extension SQLiteCatalogStore: JobQueue {
         }
     }
 
-    public func complete(jobId: Int64, owner: String, now: Date) async throws -> Bool {
-        try await pool.write { db in
+    func complete(jobId: Int64, owner: String, now: Date) async throws -> Bool {
+        try await executor.write { db in
             try db.execute(
                 sql: """
                     UPDATE job SET state = 'done', leaseOwner = NULL, leaseExpiresAt = NULL, updatedAt = ?
@@ -87,8 +91,8 @@ extension SQLiteCatalogStore: JobQueue {
         }
     }
 
-    public func fail(jobId: Int64, owner: String, error: String, retryAt: Date?, now: Date) async throws -> Bool {
-        try await pool.write { db in
+    func fail(jobId: Int64, owner: String, error: String, retryAt: Date?, now: Date) async throws -> Bool {
+        try await executor.write { db in
             guard var job = try JobRecord.fetchOne(db, key: jobId), job.state == Job.State.running.rawValue, job.leaseOwner == owner else {
                 return false
             }
@@ -104,7 +108,7 @@ extension SQLiteCatalogStore: JobQueue {
         }
     }
 
-    public func job(id: Int64) async throws -> Job? {
-        try await pool.read { db in try JobRecord.fetchOne(db, key: id)?.domain() }
+    func job(id: Int64) async throws -> Job? {
+        try await executor.read { db in try JobRecord.fetchOne(db, key: id)?.domain() }
     }
 }

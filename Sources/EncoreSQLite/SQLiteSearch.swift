@@ -5,11 +5,14 @@ import GRDB
 /// Catalog search on the SQLite index: each query word is expanded to the terms it may match (exact,
 /// prefix for the last word, typos within its edit budget), candidates come from the postings of the
 /// most selective word in popularity order, and ``SearchRanker`` orders them.
-extension SQLiteCatalogStore: CatalogSearch {
-    public func search(_ request: SearchRequest) async throws -> SearchResults {
+/// Search over Encore's own index tables.
+struct SQLiteSearch: CatalogSearch {
+    let executor: SQLiteExecutor
+
+    func search(_ request: SearchRequest) async throws -> SearchResults {
         let words = SearchText.queryTerms(request.query)
         guard !words.isEmpty else { return SearchResults() }
-        return try await pool.read { db in
+        return try await executor.read { db in
             let candidates = try Self.expand(words, db)
             var results = SearchResults()
             let wanted = request.offset + request.limit
@@ -25,8 +28,8 @@ extension SQLiteCatalogStore: CatalogSearch {
         }
     }
 
-    public func reindex() async throws -> Int {
-        try await pool.write { db in try SearchIndexer.rebuild(db) }
+    func reindex() async throws -> Int {
+        try await executor.write { db in try SearchIndexer.rebuild(db) }
     }
 
     /// The terms each query word may match, with ids and document counts.

@@ -172,6 +172,24 @@ enum Schema {
             // one only cost an extra B-tree insert per track.
             try db.execute(sql: "DROP INDEX IF EXISTS track_on_albumId")
         }
+        migrator.registerMigration("2026-12-01 plays reported by players") { db in
+            // Streams used to be recorded as plays; players now report them (client-chosen ids make the
+            // reports idempotent). What was recorded counts, as it did when it was recorded.
+            try db.create(table: "play") { t in
+                t.primaryKey("id", .blob)
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.belongsTo("track", onDelete: .cascade).notNull()
+                t.column("playedAt", .double).notNull()
+                t.column("msPlayed", .integer).notNull()
+                t.column("counts", .boolean).notNull()
+            }
+            try db.execute(
+                sql:
+                    "INSERT INTO play (id, userId, trackId, playedAt, msPlayed, counts) SELECT randomblob(16), userId, trackId, playedAt, 0, 1 FROM playEvent"
+            )
+            try db.drop(table: "playEvent")
+            try db.create(index: "play_on_user_playedAt", on: "play", columns: ["userId", "playedAt"])
+        }
         return migrator
     }
 }

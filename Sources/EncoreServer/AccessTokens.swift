@@ -45,7 +45,7 @@ struct AccessTokens: Sendable {
     /// The user id a valid token names, or `unauthenticated`.
     func verify(_ token: String) async throws -> UUID {
         if let known = verified[token], Date() < known.expiresAt { return known.user }
-        let invalid = EncoreError(.unauthenticated, code: "invalid_token", message: "The bearer token is invalid or has expired.")
+        let invalid = EncoreError(.invalidToken, "The bearer token is invalid or has expired.")
         guard let claims = try? await keys.verify(token, as: AccessTokenClaims.self), let id = UUID(uuidString: claims.sub.value) else {
             throw invalid
         }
@@ -59,18 +59,18 @@ struct AccessTokens: Sendable {
 struct AccessTokenMiddleware: RouterMiddleware {
     typealias Context = EncoreRequestContext
     let tokens: AccessTokens
-    let store: any CatalogStore
+    let accounts: any AccountRepository
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Byte-level: `String.count` and `lowercased()` on a 200-character header cost more than the cached look-ups.
         guard let header = request.headers[.authorization], header.utf8.count > 7,
             header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 })  // ASCII case-insensitive
         else {
-            throw EncoreError(.unauthenticated, code: "unauthenticated", message: "A bearer token is required: Authorization: Bearer <token>.")
+            throw EncoreError(.unauthenticated, "A bearer token is required: Authorization: Bearer <token>.")
         }
         let id = try await tokens.verify(String(Substring(header.utf8.dropFirst(7)).trimmingHTTPWhitespace))
-        guard let user = try await store.user(id: id) else {
-            throw EncoreError(.unauthenticated, code: "invalid_token", message: "The account behind this token no longer exists.")
+        guard let user = try await accounts.user(id: id) else {
+            throw EncoreError(.invalidToken, "The account behind this token no longer exists.")
         }
         var context = context
         context.principal = Principal(userId: user.id, role: user.role)
@@ -80,26 +80,26 @@ struct AccessTokenMiddleware: RouterMiddleware {
 
 /// bcrypt on NIO's thread pool: a hash takes a quarter of a second at cost 12 and must not stall the
 /// cooperative executor that serves requests.
-final class BcryptHasher: PasswordHasher {
+public final class BcryptHasher: PasswordHasher {
     let cost: UInt8
     /// A hash of a random password at the same cost, verified against for unknown accounts; made on
     /// first use, so commands that never log anyone in do not pay for it.
     private let decoy = Mutex<String?>(nil)
 
-    init(cost: Int) {
+    public init(cost: Int) {
         self.cost = UInt8(cost)
     }
 
-    func hash(_ password: String) async throws -> String {
+    public func hash(_ password: String) async throws -> String {
         let cost = self.cost
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
-    func verify(_ password: String, against hash: String) async throws -> Bool {
+    public func verify(_ password: String, against hash: String) async throws -> Bool {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 
-    func spendVerificationTime(_ password: String) async {
+    public func spendVerificationTime(_ password: String) async {
         let cost = self.cost
         let hash = decoy.withLock { decoy in
             if let decoy { return decoy }

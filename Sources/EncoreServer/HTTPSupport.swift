@@ -1,5 +1,4 @@
 import Crypto
-import EncoreBlobs
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -50,20 +49,29 @@ enum APIJSON {
 
     /// Decodes a JSON request body, turning every way it can be wrong into a 4xx with a useful message.
     static func body<T: Decodable>(_ type: T.Type, from request: Request, context: EncoreRequestContext) async throws -> T {
+        if let contentType = request.headers[.contentType], !isJSON(contentType) {
+            throw EncoreError(.unsupportedMediaType, "The body must be JSON, sent with Content-Type: application/json.")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
         } catch is NIOTooManyBytesError {
-            throw EncoreError(.tooLarge, code: "body_too_large", message: "The JSON body must be at most \(context.maxUploadSize) bytes.")
+            throw EncoreError(.bodyTooLarge, "The JSON body must be at most \(context.maxUploadSize) bytes.")
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw EncoreError(.tooLarge, code: "body_too_large", message: "The JSON body must be at most \(context.maxUploadSize) bytes.")
+            throw EncoreError(.bodyTooLarge, "The JSON body must be at most \(context.maxUploadSize) bytes.")
         }
-        guard buffer.readableBytes > 0 else { throw EncoreError.invalid("missing_body", "A JSON body is required.") }
+        guard buffer.readableBytes > 0 else { throw EncoreError(.missingBody, "A JSON body is required.") }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw EncoreError.invalid("invalid_body", describe(error))
+            throw EncoreError(.invalidBody, describe(error))
         }
+    }
+
+    /// `application/json`, or any `…+json` type, with or without parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let type = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingHTTPWhitespace.lowercased() } ?? ""
+        return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
     }
 
     static func describe(_ error: DecodingError) -> String {
@@ -74,12 +82,16 @@ enum APIJSON {
         case .keyNotFound(let key, let context):
             return "Missing field '\(path(context.codingPath + [key]))'."
         case .typeMismatch(let type, let context):
-            return "Field '\(path(context.codingPath))' must be \(describe(type))."
+            return context.codingPath.isEmpty ? "The body must be a JSON object." : "Field '\(path(context.codingPath))' must be \(describe(type))."
         case .valueNotFound(let type, let context):
             return "Field '\(path(context.codingPath))' must be \(describe(type)), not null."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty
-                ? "The body is not valid JSON." : "Field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
+            guard let field = context.codingPath.last else { return "The body is not valid JSON, or holds a number out of range." }
+            if field.stringValue == "role" { return "Field 'role' must be one of listener, artist." }
+            if context.debugDescription.contains("Parsed JSON number") || context.debugDescription.contains("does not fit") {
+                return "Field '\(path(context.codingPath))' must be a whole number in range."
+            }
+            return "Field '\(path(context.codingPath))' is invalid."
         @unknown default:
             return "The body does not match the expected shape."
         }
@@ -88,10 +100,12 @@ enum APIJSON {
     private static func describe(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
-        case is Int.Type, is Double.Type: "a number"
+        case is Int.Type: "a whole number"
+        case is Double.Type: "a number"
         case is Bool.Type: "true or false"
         case is UUID.Type: "a UUID string"
-        default: "of type \(type)"
+        case is Date.Type: "a date-time such as 2026-12-01T10:00:00Z"
+        default: "of another type (see the API description)"
         }
     }
 }
@@ -133,6 +147,7 @@ extension EncoreError.Kind {
     var status: HTTPResponse.Status {
         switch self {
         case .invalidInput: .badRequest
+        case .unsupportedFormat: .unsupportedMediaType
         case .unprocessable: .unprocessableContent
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
@@ -176,7 +191,7 @@ enum ErrorResponses {
         var headers: HTTPFields = [:]
         switch error {
         case let error as EncoreError:
-            (status, code, message) = (error.kind.status, error.code, error.message)
+            (status, code, message) = (error.kind.status, error.code.rawValue, error.message)
             if error.kind == .internalFailure { logger.error("internal failure", metadata: ["error": "\(error)"]) }
             if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
         case let error as HTTPError:
@@ -185,24 +200,26 @@ enum ErrorResponses {
             message =
                 error.body ?? (error.status == .notFound ? "No such endpoint: \(request.method) \(request.uri.path)." : error.status.reasonPhrase)
         case let error as DecodingError:
-            (status, code, message) = (.badRequest, "invalid_body", APIJSON.describe(error))
+            (status, code, message) = (.badRequest, ErrorCode.invalidBody.rawValue, APIJSON.describe(error))
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            (status, code, message) = (.internalServerError, "internal_error", "Something went wrong on our side.")
+            (status, code, message) = (.internalServerError, ErrorCode.internalError.rawValue, "Something went wrong on our side.")
         }
         let body = ErrorBody(error: .init(code: code, message: message))
         return (try? APIJSON.response(body, status: status, headers: headers)) ?? Response(status: .internalServerError)
     }
 
+    /// The catalogue's code for an error the HTTP framework raised itself (no route, wrong method, …).
     static func code(for status: HTTPResponse.Status) -> String {
         switch status {
-        case .badRequest: "bad_request"
-        case .notFound: "not_found"
-        case .methodNotAllowed: "method_not_allowed"
-        case .contentTooLarge: "body_too_large"
-        case .unauthorized: "unauthenticated"
-        case .forbidden: "forbidden"
-        default: "http_\(status.code)"
+        case .notFound: ErrorCode.notFound.rawValue
+        case .methodNotAllowed: ErrorCode.methodNotAllowed.rawValue
+        case .contentTooLarge: ErrorCode.bodyTooLarge.rawValue
+        case .unauthorized: ErrorCode.unauthenticated.rawValue
+        case .forbidden: ErrorCode.forbidden.rawValue
+        case .serviceUnavailable: ErrorCode.notReady.rawValue
+        case .internalServerError: ErrorCode.internalError.rawValue
+        default: ErrorCode.badRequest.rawValue
         }
     }
 }
@@ -245,15 +262,47 @@ extension StringProtocol {
 }
 
 extension Request {
+    /// The query string as HTML forms and client libraries encode it: `+` is a space, `%2B` a plus.
+    /// Throws `invalid_query` on malformed percent-escapes.
+    func query() throws -> FormQuery { try FormQuery(uri.query ?? "") }
+
     /// `limit` and `offset` from the query string.
     func pageRequest() throws -> PageRequest {
-        let query = uri.queryParameters
-        func integer(_ name: String) throws -> Int? {
-            guard let raw = query.get(name) else { return nil }
-            guard let value = Int(raw) else { throw EncoreError.invalid("invalid_\(name)", "\(name) must be a whole number.") }
-            return value
+        let query = try self.query()
+        return try PageRequest(
+            limit: query.integer("limit", code: .invalidLimit) ?? PageRequest.defaultLimit, offset: query.integer("offset", code: .invalidOffset) ?? 0
+        )
+    }
+}
+
+/// A decoded `application/x-www-form-urlencoded` query string (WHATWG URL standard): pairs split on `&`,
+/// name and value on the first `=`, `+` read as a space before percent-decoding. The first value of a
+/// repeated name wins.
+struct FormQuery: Sendable {
+    private var pairs: [(name: String, value: String)] = []
+
+    init(_ raw: String) throws {
+        for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            pairs.append((try Self.decode(parts[0]), parts.count > 1 ? try Self.decode(parts[1]) : ""))
         }
-        return try PageRequest(limit: integer("limit") ?? PageRequest.defaultLimit, offset: integer("offset") ?? 0)
+    }
+
+    private static func decode(_ component: Substring) throws -> String {
+        let spaced = component.replacingOccurrences(of: "+", with: " ")
+        guard let decoded = spaced.removingPercentEncoding else {
+            throw EncoreError(.invalidQuery, "The query string has a malformed percent-escape or is not UTF-8.")
+        }
+        return decoded
+    }
+
+    func get(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
+
+    /// A whole number, or `code` when it is not one (or does not fit in 64 bits).
+    func integer(_ name: String, code: ErrorCode) throws -> Int? {
+        guard let raw = get(name) else { return nil }
+        guard let value = Int(raw) else { throw EncoreError(code, "\(name) must be a whole number.") }
+        return value
     }
 }
 
@@ -261,7 +310,7 @@ extension EncoreRequestContext {
     /// A UUID path parameter, or `invalid_id`.
     func uuid(_ name: String = "id") throws -> UUID {
         guard let raw = parameters.get(name), let id = UUID(uuidString: raw) else {
-            throw EncoreError.invalid("invalid_id", "\(name) must be a UUID.")
+            throw EncoreError(.invalidId, "\(name) must be a UUID.")
         }
         return id
     }

@@ -1,4 +1,3 @@
-import EncoreBlobs
 import EncoreCore
 import NIOCore
 import Synchronization
@@ -51,7 +50,7 @@ final class MediaObjectCache: Sendable {
     }
 
     /// Reads `key` from `blobs` into the cache; nil when it is missing or too large to cache.
-    func load(_ key: BlobKey, from blobs: LocalBlobStore) async throws -> Object? {
+    func load(_ key: BlobKey, from blobs: any MediaFileStore) async throws -> Object? {
         guard budget > 0, let (info, bytes) = try await blobs.contents(of: key, upTo: largestObject) else { return nil }
         let object = Object(bytes: bytes, info: info, lastModified: info.modifiedAt.httpDate)
         state.withLock { state in

@@ -1,4 +1,3 @@
-import EncoreBlobs
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -17,7 +16,7 @@ import NIOPosix
 /// Paths are `/media/{token}/{key}`. The token alone authorises the request, so serving a byte range
 /// needs no database work at all.
 struct MediaOrigin {
-    let blobs: LocalBlobStore
+    let blobs: any MediaFileStore
     /// Small objects served from memory; larger ones are streamed from disk in chunks.
     let cache: MediaObjectCache
     let fileIO = FileIO(threadPool: .singleton)
@@ -39,13 +38,13 @@ struct MediaOrigin {
         let prefix = "/media/".utf8
         // Keys use a plain alphabet, so any percent-escape (an encoded slash or dot) is an attempt at a trick.
         guard bytes.starts(with: prefix), !bytes.contains(UInt8(ascii: "%")) else {
-            throw EncoreError.invalid("invalid_path", "Media paths contain no escapes.")
+            throw EncoreError(.invalidPath, "Media paths contain no escapes.")
         }
         let rest = bytes.dropFirst(prefix.count)
         guard let slash = rest.firstIndex(of: UInt8(ascii: "/")), let key = BlobKey(String(Substring(rest[bytes.index(after: slash)...]))) else {
-            throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
+            throw EncoreError(.objectNotFound, "No such object.")
         }
-        let grant = try blobs.verify(token: String(Substring(rest[..<slash])), method: method, key: key)
+        let grant = try blobs.verify(token: String(Substring(rest[..<slash])), method: method, key: key, now: Date())
         return (key, grant)
     }
 
@@ -69,7 +68,7 @@ struct MediaOrigin {
     private func serve(_ request: Request, context: EncoreRequestContext, includeBody: Bool) async throws -> Response {
         let (key, grant) = try authorise(request)
         guard var info = try await blobs.info(key) else {
-            throw EncoreError(.notFound, code: "object_not_found", message: "No such object.")
+            throw EncoreError(.objectNotFound, "No such object.")
         }
         var encoding: String?
         let isPlaylist = Self.isPlaylist(key)
@@ -101,7 +100,8 @@ struct MediaOrigin {
             headers[.contentRange] = "bytes */\(info.size)"
             headers[.contentType] = "application/json; charset=utf-8"
             let body = ErrorBody(
-                error: .init(code: "range_not_satisfiable", message: "The requested range is outside the object's \(info.size) bytes."))
+                error: .init(code: ErrorCode.rangeNotSatisfiable.rawValue, message: "The requested range is outside the object's \(info.size) bytes.")
+            )
             return try APIJSON.response(body, status: .rangeNotSatisfiable, headers: headers)
         case .full:
             headers[.contentLength] = String(info.size)
@@ -123,7 +123,7 @@ struct MediaOrigin {
 
     private func upload(_ request: Request, context: EncoreRequestContext) async throws -> Response {
         let (key, grant) = try authorise(request)
-        let tooLarge = EncoreError(.tooLarge, code: "upload_too_large", message: "The upload exceeds the limit of \(grant.maxBytes) bytes.")
+        let tooLarge = EncoreError(.uploadTooLarge, "The upload exceeds the limit of \(grant.maxBytes) bytes.")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > grant.maxBytes { throw tooLarge }
         let info = try await blobs.put(key, body: request.body, maxBytes: grant.maxBytes)
         context.logger.info("stored upload", metadata: ["key": "\(key)", "bytes": "\(info.size)"])

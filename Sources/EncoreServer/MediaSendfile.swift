@@ -1,4 +1,3 @@
-import EncoreBlobs
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -114,7 +113,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
             !MediaOrigin.isPlaylist(key), let (descriptor, info) = origin.blobs.openForReading(key)
         else { return nil }
         guard info.size > 0 else {
-            Glibc.close(descriptor)
+            closeDescriptor(descriptor)
             return nil
         }
         var headers = HTTPHeaders()
@@ -158,11 +157,12 @@ struct EncoreHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let http1: HTTP1Channel
-    let origin: MediaOrigin
+    /// Nil when Encore is not the media origin (objects are served by the object store).
+    let origin: MediaOrigin?
     let idleTimeout: Duration
 
     /// - Parameter http1: configured without an idle timeout (this channel enforces `idleTimeout`).
-    init(responder: @escaping HTTPChannelHandler.Responder, origin: MediaOrigin, idleTimeout: Duration) {
+    init(responder: @escaping HTTPChannelHandler.Responder, origin: MediaOrigin?, idleTimeout: Duration) {
         http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil))
         self.origin = origin
         self.idleTimeout = idleTimeout
@@ -174,8 +174,10 @@ struct EncoreHTTP1Channel: ServerChildChannel {
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(IdleStateHandler(allTimeout: idle), position: .first)
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(MediaSendfileHandler(origin: origin, logger: logger), position: .after(decoder))
+            if let origin {
+                let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                try pipeline.addHandler(MediaSendfileHandler(origin: origin, logger: logger), position: .after(decoder))
+            }
             return value
         }
     }
@@ -183,4 +185,9 @@ struct EncoreHTTP1Channel: ServerChildChannel {
     func handle(value: Value, logger: Logger) async {
         await http1.handle(value: value, logger: logger)
     }
+}
+
+/// `close(2)`, named apart from channel handlers' own `close` methods.
+private func closeDescriptor(_ descriptor: CInt) {
+    _ = close(descriptor)
 }

@@ -12,12 +12,12 @@ public struct EncoreRequestContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    /// JSON bodies are small; audio never comes through a decoded body.
+    /// JSON bodies are small (1 MiB at most); audio never comes through a decoded body.
     public var maxUploadSize: Int { 1 << 20 }
 
     /// The caller, or `unauthenticated`.
     public func requirePrincipal() throws -> Principal {
-        guard let principal else { throw EncoreError(.unauthenticated, code: "unauthenticated", message: "A bearer token is required.") }
+        guard let principal else { throw EncoreError(.unauthenticated, "A bearer token is required.") }
         return principal
     }
 }

@@ -1,14 +1,172 @@
 import EncoreCore
 import Foundation
 
-// The JSON shapes of the API. Domain types that are already what a client should see are sent as they
-// are (User, Artist, Album, Playlist); tracks hide their storage key.
+// The JSON shapes of the API: the API's own types, so that a change in the domain cannot silently change
+// what clients see. Ids are written in their canonical lower-case form (RFC 9562); any case is read.
+
+extension UUID {
+    /// The id as the API writes it.
+    var api: String { uuidString.lowercased() }
+}
+
+struct UserResource: Codable, Sendable {
+    var id: String
+    var email: String
+    var displayName: String
+    var role: Role
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ user: User) {
+        id = user.id.api
+        email = user.email
+        displayName = user.displayName
+        role = user.role
+        createdAt = user.createdAt
+        updatedAt = user.updatedAt
+    }
+}
+
+struct ArtistResource: Codable, Sendable {
+    var id: String
+    var ownerId: String
+    var name: String
+    var bio: String
+    var country: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ artist: Artist) {
+        id = artist.id.api
+        ownerId = artist.ownerId.api
+        name = artist.name
+        bio = artist.bio
+        country = artist.country
+        createdAt = artist.createdAt
+        updatedAt = artist.updatedAt
+    }
+}
+
+struct AlbumResource: Codable, Sendable {
+    var id: String
+    var artistId: String
+    var title: String
+    var genre: String?
+    var releaseDate: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ album: Album) {
+        id = album.id.api
+        artistId = album.artistId.api
+        title = album.title
+        genre = album.genre
+        releaseDate = album.releaseDate
+        createdAt = album.createdAt
+        updatedAt = album.updatedAt
+    }
+}
+
+struct PlaylistResource: Codable, Sendable {
+    var id: String
+    var ownerId: String
+    var title: String
+    var isPublic: Bool
+    var trackCount: Int
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ playlist: Playlist) {
+        id = playlist.id.api
+        ownerId = playlist.ownerId.api
+        title = playlist.title
+        isPublic = playlist.isPublic
+        trackCount = playlist.trackCount
+        createdAt = playlist.createdAt
+        updatedAt = playlist.updatedAt
+    }
+}
+
+struct PlayResource: Codable, Sendable {
+    var id: String
+    var trackId: String
+    var playedAt: Date
+    var msPlayed: Int
+    /// Whether the play counts toward popularity and play counts (30 s or more).
+    var counted: Bool
+
+    init(_ play: Play) {
+        id = play.id.api
+        trackId = play.trackId.api
+        playedAt = play.playedAt
+        msPlayed = play.msPlayed
+        counted = play.counts
+    }
+}
+
+struct UploadGrantResource: Codable, Sendable {
+    var uploadUrl: String
+    var trackUrl: String
+    var expiresAt: Date
+    var maxBytes: Int
+
+    init(_ grant: UploadGrant) {
+        uploadUrl = grant.uploadUrl
+        trackUrl = grant.trackUrl
+        expiresAt = grant.expiresAt
+        maxBytes = grant.maxBytes
+    }
+}
+
+/// What a client needs to play a track. Every URL carries the same token, scoped to the track's media.
+struct StreamResource: Codable, Sendable {
+    struct Progressive: Codable, Sendable {
+        var format: String
+        var codec: String
+        /// Nil for the lossless original.
+        var bitrateKbps: Int?
+        var contentType: String
+        var url: String
+    }
+
+    /// The HLS multivariant playlist (what most players want).
+    var trackUrl: String
+    var hls: String
+    var dash: String
+    /// Whole files for clients without adaptive streaming; the original comes first.
+    var progressive: [Progressive]
+    var trackId: String
+    var albumId: String
+    var artistId: String
+    var title: String
+    var durationMs: Int
+    var loudness: Loudness
+    var expiresAt: Date
+
+    init(_ grant: StreamGrant) {
+        trackUrl = grant.hls
+        hls = grant.hls
+        dash = grant.dash
+        progressive = grant.progressive.map { file, url in
+            Progressive(
+                format: file.format, codec: file.codec, bitrateKbps: file.bitrateKbps,
+                contentType: AudioFormats.contentType(forExtension: file.key.pathExtension), url: url)
+        }
+        trackId = grant.track.id.api
+        albumId = grant.track.albumId.api
+        artistId = grant.track.artistId.api
+        title = grant.track.title
+        durationMs = grant.track.durationMs
+        loudness = grant.loudness
+        expiresAt = grant.expiresAt
+    }
+}
 
 /// A track as clients see it.
 struct TrackResource: Codable, Sendable {
-    var id: UUID
-    var albumId: UUID
-    var artistId: UUID
+    var id: String
+    var albumId: String
+    var artistId: String
     var title: String
     var trackNumber: Int
     var durationMs: Int
@@ -21,7 +179,7 @@ struct TrackResource: Codable, Sendable {
     var loudness: Loudness?
     var renditions: [Rendition]?
     var progressive: [Progressive]?
-    var linkedTrackId: UUID?
+    var linkedTrackId: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -57,15 +215,15 @@ struct TrackResource: Codable, Sendable {
     }
 
     init(_ track: Track) {
-        id = track.id
-        albumId = track.albumId
-        artistId = track.artistId
+        id = track.id.api
+        albumId = track.albumId.api
+        artistId = track.artistId.api
         title = track.title
         trackNumber = track.trackNumber
         durationMs = track.durationMs
         status = track.status
         failureReason = track.failure
-        replacement = track.media != nil && track.sourceKey != nil ? Replacement(status: .processing) : nil
+        replacement = track.hasPendingReplacement ? Replacement(status: .processing) : nil
         if let audio = track.audio {
             self.audio = AudioResource(
                 container: audio.container, codec: audio.codec,
@@ -85,7 +243,7 @@ struct TrackResource: Codable, Sendable {
                     contentType: AudioFormats.contentType(forExtension: $0.key.pathExtension), sizeBytes: $0.sizeBytes)
             }
         }
-        linkedTrackId = track.linkedTrackId
+        linkedTrackId = track.linkedTrackId?.api
         createdAt = track.createdAt
         updatedAt = track.updatedAt
     }
@@ -104,13 +262,13 @@ struct PlaylistEntryResource: Codable, Sendable {
 }
 
 struct SessionResource: Codable, Sendable {
-    var user: User
+    var user: UserResource
     var token: String
     var expiresAt: Date
 }
 
 struct DeletedResource: Codable, Sendable {
-    var id: UUID
+    var id: String
 }
 
 // MARK: Request bodies
@@ -132,6 +290,17 @@ struct UserPatchBody: Decodable {
     var email: String?
     var password: String?
     var currentPassword: String?
+
+    enum CodingKeys: String, CodingKey { case displayName, email, password, currentPassword }
+
+    /// A field may be left out, never sent as null: `""` is how a clearable field is cleared.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try container.patchValue(String.self, forKey: .displayName)
+        email = try container.patchValue(String.self, forKey: .email)
+        password = try container.patchValue(String.self, forKey: .password)
+        currentPassword = try container.patchValue(String.self, forKey: .currentPassword)
+    }
 }
 
 struct ArtistBody: Decodable {
@@ -144,6 +313,16 @@ struct ArtistPatchBody: Decodable {
     var name: String?
     var bio: String?
     var country: String?
+
+    enum CodingKeys: String, CodingKey { case name, bio, country }
+
+    /// A field may be left out, never sent as null: `""` is how a clearable field is cleared.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.patchValue(String.self, forKey: .name)
+        bio = try container.patchValue(String.self, forKey: .bio)
+        country = try container.patchValue(String.self, forKey: .country)
+    }
 }
 
 struct AlbumBody: Decodable {
@@ -157,6 +336,16 @@ struct AlbumPatchBody: Decodable {
     var title: String?
     var genre: String?
     var releaseDate: String?
+
+    enum CodingKeys: String, CodingKey { case title, genre, releaseDate }
+
+    /// A field may be left out, never sent as null: `""` is how a clearable field is cleared.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.patchValue(String.self, forKey: .title)
+        genre = try container.patchValue(String.self, forKey: .genre)
+        releaseDate = try container.patchValue(String.self, forKey: .releaseDate)
+    }
 }
 
 struct TrackBody: Decodable {
@@ -171,6 +360,17 @@ struct TrackPatchBody: Decodable {
     var title: String?
     var trackNumber: Int?
     var trackUrl: String?
+
+    enum CodingKeys: String, CodingKey { case albumId, title, trackNumber, trackUrl }
+
+    /// A field may be left out, never sent as null: `""` is how a clearable field is cleared.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        albumId = try container.patchValue(UUID.self, forKey: .albumId)
+        title = try container.patchValue(String.self, forKey: .title)
+        trackNumber = try container.patchValue(Int.self, forKey: .trackNumber)
+        trackUrl = try container.patchValue(String.self, forKey: .trackUrl)
+    }
 }
 
 struct PlaylistBody: Decodable {
@@ -181,6 +381,15 @@ struct PlaylistBody: Decodable {
 struct PlaylistPatchBody: Decodable {
     var title: String?
     var isPublic: Bool?
+
+    enum CodingKeys: String, CodingKey { case title, isPublic }
+
+    /// A field may be left out, never sent as null: `""` is how a clearable field is cleared.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.patchValue(String.self, forKey: .title)
+        isPublic = try container.patchValue(Bool.self, forKey: .isPublic)
+    }
 }
 
 struct PlaylistAddBody: Decodable {
@@ -188,7 +397,27 @@ struct PlaylistAddBody: Decodable {
     var position: Int?
 }
 
+struct PlayBody: Decodable {
+    /// Chosen by the client, once per play: a report sent again with the same id is recorded once.
+    var playId: UUID
+    var trackId: UUID
+    var msPlayed: Int
+    var playedAt: Date?
+}
+
 struct PlaylistMoveBody: Decodable {
     var from: Int
     var to: Int
+}
+
+extension KeyedDecodingContainer {
+    /// An optional PATCH field: nil when absent, an error when present as `null`.
+    func patchValue<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) {
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [key], debugDescription: "\(key.stringValue) may be left out but not null"))
+        }
+        return try decode(type, forKey: key)
+    }
 }

@@ -4,55 +4,27 @@ import Hummingbird
 
 /// `GET /api/v1/search?q=&types=&limit=&offset=`.
 struct SearchController {
-    let search: any CatalogSearch
-    let store: any CatalogStore
+    let search: SearchService
 
     func addRoutes(to group: EncoreRouter) {
         group.get("search") { request, context in
             _ = try context.requirePrincipal()
-            let query = request.uri.queryParameters
+            let query = try request.query()
             var kinds = Set(SearchRequest.Kind.allCases)
             if let types = query.get("types") {
                 kinds = []
                 for name in types.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                     guard let kind = SearchRequest.Kind(rawValue: name) else {
-                        throw EncoreError.invalid("invalid_types", "types is a comma-separated list of track, album and artist.")
+                        throw EncoreError(.invalidTypes, "types is a comma-separated list of track, album and artist.")
                     }
                     kinds.insert(kind)
                 }
             }
-            func integer(_ name: String, _ fallback: Int) throws -> Int {
-                guard let raw = query.get(name) else { return fallback }
-                guard let value = Int(raw) else { throw EncoreError.invalid("invalid_\(name)", "\(name) must be a whole number.") }
-                return value
-            }
             let searchRequest = try SearchRequest(
-                query: query.get("q") ?? "", kinds: kinds, limit: try integer("limit", 10), offset: try integer("offset", 0))
-            return try APIJSON.response(try await results(for: searchRequest))
+                query: query.get("q") ?? "", kinds: kinds, limit: try query.integer("limit", code: .invalidLimit) ?? 10,
+                offset: try query.integer("offset", code: .invalidOffset) ?? 0)
+            return try APIJSON.response(SearchResponse(query: searchRequest.query, try await search.search(searchRequest)))
         }
-    }
-
-    func results(for request: SearchRequest) async throws -> SearchResponse {
-        let results = try await search.search(request)
-        let tracks = try await store.tracks(ids: results.tracks.map(\.id))
-        let albumIds = Set(results.albums.map(\.id)).union(tracks.values.map(\.albumId))
-        let albums = try await store.albums(ids: Array(albumIds))
-        let artistIds = Set(results.artists.map(\.id)).union(albums.values.map(\.artistId)).union(tracks.values.map(\.artistId))
-        let artists = try await store.artists(ids: Array(artistIds))
-        return SearchResponse(
-            query: request.query,
-            tracks: results.tracks.compactMap { hit in
-                tracks[hit.id].map { track in
-                    SearchResponse.TrackHit(
-                        track: TrackResource(track), score: hit.score, playable: track.status == .ready && track.media != nil,
-                        artistName: artists[track.artistId]?.name ?? "", albumTitle: albums[track.albumId]?.title ?? "")
-                }
-            },
-            albums: results.albums.compactMap { hit in
-                albums[hit.id].map { SearchResponse.AlbumHit(album: $0, score: hit.score, artistName: artists[$0.artistId]?.name ?? "") }
-            },
-            artists: results.artists.compactMap { hit in artists[hit.id].map { SearchResponse.ArtistHit(artist: $0, score: hit.score) } },
-            top: results.top.map { SearchResponse.Top(type: $0.kind.rawValue, id: $0.id) })
     }
 }
 
@@ -79,7 +51,7 @@ struct SearchResponse: Encodable, Sendable {
     }
 
     struct AlbumHit: Encodable, Sendable {
-        var album: Album
+        var album: AlbumResource
         var score: Double
         var artistName: String
 
@@ -94,7 +66,7 @@ struct SearchResponse: Encodable, Sendable {
     }
 
     struct ArtistHit: Encodable, Sendable {
-        var artist: Artist
+        var artist: ArtistResource
         var score: Double
 
         enum Keys: String, CodingKey { case score }
@@ -109,7 +81,7 @@ struct SearchResponse: Encodable, Sendable {
     /// The best hit of any kind: what a search box would put first.
     struct Top: Encodable, Sendable {
         var type: String
-        var id: UUID
+        var id: String
     }
 
     var query: String
@@ -117,4 +89,15 @@ struct SearchResponse: Encodable, Sendable {
     var albums: [AlbumHit]
     var artists: [ArtistHit]
     var top: Top?
+
+    init(query: String, _ results: HydratedSearchResults) {
+        self.query = query
+        tracks = results.tracks.map {
+            TrackHit(
+                track: TrackResource($0.track), score: $0.score, playable: $0.track.isPlayable, artistName: $0.artistName, albumTitle: $0.albumTitle)
+        }
+        albums = results.albums.map { AlbumHit(album: AlbumResource($0.album), score: $0.score, artistName: $0.artistName) }
+        artists = results.artists.map { ArtistHit(artist: ArtistResource($0.artist), score: $0.score) }
+        top = results.top.map { Top(type: $0.kind.rawValue, id: $0.id.api) }
+    }
 }

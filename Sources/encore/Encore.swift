@@ -1,6 +1,6 @@
 import ArgumentParser
+import EncoreApp
 import EncoreCore
-import EncoreServer
 import Foundation
 import Hummingbird
 import Logging
@@ -11,25 +11,37 @@ import UnixSignals
     import Glibc
 #endif
 
-/// `encore`: thin command-line wiring over the EncoreServer library.
+/// `encore`: thin command-line wiring over the composition root in `EncoreApp`.
 @main
 struct Encore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encore: a self-hostable music streaming platform.",
-        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self],
+        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self, Settings.self],
         defaultSubcommand: Serve.self)
 }
 
 /// Options shared by every command that opens the data directory. Flags win over `ENCORE_*` variables,
 /// which win over the defaults.
 struct StorageOptions: ParsableArguments {
-    @Option(help: "Directory for the database, blobs and secret (env ENCORE_DATA_DIR, default ./data).")
-    var dataDir: String?
+    @Option(help: ArgumentHelp(setting("ENCORE_DATA_DIR"))) var dataDir: String?
 
     func configuration() throws -> EncoreConfiguration {
         var configuration = try EncoreConfiguration.fromEnvironment()
-        if let dataDir { configuration.dataDirectory = dataDir }
+        if let dataDir { try configuration.set("ENCORE_DATA_DIR", to: dataDir) }
         return configuration
+    }
+}
+
+/// The help text of a setting's flag, from the one table of settings.
+func setting(_ environmentVariable: String) -> String {
+    EncoreConfiguration.settings.first { $0.environmentVariable == environmentVariable }?.help ?? environmentVariable
+}
+
+struct Settings: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print every setting as a Markdown table (the README's table).")
+
+    func run() {
+        print(EncoreConfiguration.settingsTable)
     }
 }
 
@@ -37,17 +49,17 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the API, the media origin and everything else in one process.")
 
     @OptionGroup var storage: StorageOptions
-    @Option(help: "Interface to listen on (env ENCORE_HOST, default 127.0.0.1).") var host: String?
-    @Option(help: "Port to listen on; 0 picks a free one (env ENCORE_PORT, default 8080).") var port: Int?
-    @Option(help: "Public base URL for signed links (env ENCORE_PUBLIC_URL, default http://host:port).") var publicURL: String?
-    @Option(help: "Pipeline jobs run in this process at once; 0 for none (env ENCORE_WORKERS, default: cores).") var workers: Int?
+    @Option(help: ArgumentHelp(setting("ENCORE_HOST"))) var host: String?
+    @Option(help: ArgumentHelp(setting("ENCORE_PORT"))) var port: String?
+    @Option(help: ArgumentHelp(setting("ENCORE_PUBLIC_URL"))) var publicURL: String?
+    @Option(help: ArgumentHelp(setting("ENCORE_WORKERS"))) var workers: String?
 
     func run() async throws {
         var configuration = try storage.configuration()
-        if let host { configuration.host = host }
-        if let port { configuration.port = port }
-        if let publicURL { configuration.publicBaseURL = publicURL }
-        if let workers { configuration.workers = max(workers, 0) }
+        if let host { try configuration.set("ENCORE_HOST", to: host) }
+        if let port { try configuration.set("ENCORE_PORT", to: port) }
+        if let publicURL { try configuration.set("ENCORE_PUBLIC_URL", to: publicURL) }
+        if let workers { try configuration.set("ENCORE_WORKERS", to: workers) }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await buildApplication(configuration) { port in
             // Written unbuffered: scripts wait for this line, and stdout is block-buffered when not a terminal.
@@ -63,19 +75,19 @@ struct Worker: AsyncParsableCommand {
         abstract: "Run media pipeline jobs only (scale-out: run the API with --workers 0 and as many of these as needed).")
 
     @OptionGroup var storage: StorageOptions
-    @Option(help: "Jobs run at once (env ENCORE_WORKERS, default: the number of cores).") var concurrency: Int?
+    @Option(help: ArgumentHelp(setting("ENCORE_WORKERS"))) var concurrency: String?
 
     func run() async throws {
         var configuration = try storage.configuration()
-        if let concurrency { configuration.workers = max(concurrency, 1) }
+        if let concurrency { try configuration.set("ENCORE_WORKERS", to: concurrency) }
         configuration.workers = max(configuration.workers, 1)
         var logger = Logger(label: "encore-worker")
         logger.logLevel = configuration.logLevel
-        let services = try EncoreServices.open(configuration, logger: logger)
-        FileHandle.standardOutput.write(Data("encore worker \(services.jobRunner.workerName) running\n".utf8))
+        let runner = try EncoreSystem.open(configuration).jobRunner(logger: logger)
+        FileHandle.standardOutput.write(Data("encore worker \(runner.workerName) running\n".utf8))
         let group = ServiceGroup(
             configuration: .init(
-                services: [JobRunnerService(runner: services.jobRunner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [JobRunnerService(runner: runner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -103,8 +115,8 @@ struct CreateAdmin: AsyncParsableCommand {
         } else {
             throw ValidationError("give --password or --password-stdin")
         }
-        let services = try EncoreServices.open(try storage.configuration())
-        let user = try await services.catalog.createAdmin(email: email, password: secret, displayName: displayName)
+        let system = try EncoreSystem.open(try storage.configuration())
+        let user = try await system.services.accounts.createAdmin(email: email, password: secret, displayName: displayName)
         print("created admin \(user.email) (\(user.id.uuidString.lowercased()))")
     }
 }
@@ -123,13 +135,13 @@ struct ImportCatalog: AsyncParsableCommand {
     @Option(help: "Email of the account that will own the imported artists (default: a dedicated import account).") var owner: String?
 
     func run() async throws {
-        let services = try EncoreServices.open(try storage.configuration())
+        let system = try EncoreSystem.open(try storage.configuration())
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-        let ownerId = try await services.importOwner(email: owner)
+        let ownerId = try await system.services.accounts.importOwner(email: owner)
         let terminal = isatty(STDERR_FILENO) == 1
         let start = ContinuousClock.now
         let total = data.reduce(into: 0) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
-        let importer = CatalogImporter(store: services.importStore, blobs: services.blobs)
+        let importer = CatalogImporter(store: system.database, blobs: system.blobs)
         let progress = try await importer.importLines(data, owner: ownerId) { progress in
             guard terminal else { return }
             let elapsed = (ContinuousClock.now - start).timeInterval
@@ -160,9 +172,9 @@ struct SearchCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let services = try EncoreServices.open(try storage.configuration())
+            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
             let start = ContinuousClock.now
-            let count = try await services.search.reindex()
+            let count = try await search.reindex()
             print("indexed \(count) documents in \(String(format: "%.1f", (ContinuousClock.now - start).timeInterval)) s")
         }
     }
@@ -174,8 +186,8 @@ struct SearchCommand: AsyncParsableCommand {
         @Option var limit = 5
 
         func run() async throws {
-            let services = try EncoreServices.open(try storage.configuration())
-            let results = try await services.search.search(try SearchRequest(query: query, limit: limit))
+            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
+            let results = try await search.search(try SearchRequest(query: query, limit: limit))
             for hit in results.artists + results.albums + results.tracks {
                 print("\(hit.kind.rawValue)\t\(String(format: "%.1f", hit.score))\t\(hit.id.uuidString.lowercased())")
             }
@@ -190,15 +202,15 @@ struct SearchCommand: AsyncParsableCommand {
         @Option(help: "Passes over the file.") var passes = 3
 
         func run() async throws {
-            let services = try EncoreServices.open(try storage.configuration())
+            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
             guard let text = try? String(contentsOfFile: queries, encoding: .utf8) else { throw ValidationError("cannot read \(queries)") }
             let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-            for line in lines.prefix(50) { _ = try await services.search.search(try SearchRequest(query: line)) }  // warm the caches
+            for line in lines.prefix(50) { _ = try await search.search(try SearchRequest(query: line)) }  // warm the caches
             var samples: [Double] = []
             for _ in 0..<passes {
                 for line in lines {
                     let start = ContinuousClock.now
-                    _ = try await services.search.search(try SearchRequest(query: line))
+                    _ = try await search.search(try SearchRequest(query: line))
                     samples.append((ContinuousClock.now - start).timeInterval * 1000)
                 }
             }

@@ -1,19 +1,24 @@
 import Crypto
 import EncoreBlobs
 import EncoreCore
+import EncoreTestSupport
 import Foundation
+import NIOCore
 import Testing
 
 @Suite("LocalBlobStore passes the BlobStore contract")
 struct LocalBlobStoreTests {
-    static let checks: [(String, @Sendable (any BlobStore) async throws -> Void)] = [
-        ("put/info/list/delete", BlobStoreContract.putInfoListDelete),
-        ("write once", BlobStoreContract.objectsAreWriteOnce),
-        ("size limit", BlobStoreContract.oversizedWritesLeaveNothing),
-        ("failed body", BlobStoreContract.failedBodiesLeaveNothing),
-        ("move", BlobStoreContract.movesAreAtomicRenames),
-        ("signed URLs", BlobStoreContract.signedURLsNameTheKey),
-    ]
+    /// `bytes` as an async sequence of buffers of `chunk` bytes, as an HTTP body arrives.
+    static func body(_ bytes: [UInt8], chunk: Int = 7) -> AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            var index = 0
+            while index < bytes.count {
+                continuation.yield(ByteBuffer(bytes: bytes[index..<min(index + chunk, bytes.count)]))
+                index += chunk
+            }
+            continuation.finish()
+        }
+    }
 
     static func withStore(_ body: (LocalBlobStore, String) async throws -> Void) async throws {
         let directory = NSTemporaryDirectory() + "/encore-blobs-\(UUID().uuidString)"
@@ -24,9 +29,9 @@ struct LocalBlobStoreTests {
         try await body(store, directory)
     }
 
-    @Test("contract", arguments: checks.map(\.0))
+    @Test("contract", arguments: BlobStoreContract.checks.map(\.0))
     func contract(name: String) async throws {
-        let check = try #require(Self.checks.first { $0.0 == name }?.1)
+        let check = try #require(BlobStoreContract.checks.first { $0.0 == name }?.1)
         try await Self.withStore { store, directory in
             try await check(store)
             // Nothing is ever left in the temporary directory.
@@ -34,10 +39,35 @@ struct LocalBlobStoreTests {
         }
     }
 
+    // Uploads through Encore's own origin stream into the store: all or nothing, within the limit.
+
+    @Test("streamed uploads: write-once, size limit, failed bodies leave nothing")
+    func streamedUploads() async throws {
+        try await Self.withStore { (store: LocalBlobStore, directory: String) async throws -> Void in
+            let key = BlobKey("uploads/u/1")!
+            #expect(try await store.put(key, body: Self.body(Array(repeating: 0, count: 100)), maxBytes: 100).size == 100)  // at the limit
+            let again = await BlobStoreContract.errorCode { _ = try await store.put(key, body: Self.body([2]), maxBytes: 10) }
+            #expect(again == "object_exists")
+            let big = BlobKey("uploads/u/2")!
+            let tooLarge = await BlobStoreContract.errorCode {
+                _ = try await store.put(big, body: Self.body(Array(repeating: 0, count: 101)), maxBytes: 100)
+            }
+            #expect(tooLarge == "upload_too_large")
+            #expect(try await store.info(big) == nil)
+            let failing = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+                continuation.yield(ByteBuffer(bytes: [1, 2, 3]))
+                continuation.finish(throwing: Broken())
+            }
+            await #expect(throws: Broken.self) { _ = try await store.put(BlobKey("uploads/u/3")!, body: failing, maxBytes: 100) }
+            #expect(try await store.info(BlobKey("uploads/u/3")!) == nil)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/tmp").isEmpty)
+        }
+    }
+
     @Test("deleting the last object of a prefix removes its empty directories")
     func pruning() async throws {
         try await Self.withStore { store, directory in
-            _ = try await store.put(BlobKey("tracks/t1/a")!, body: BlobStoreContract.body([1]), maxBytes: 10)
+            _ = try await store.put(BlobKey("tracks/t1/a")!, body: Self.body([1]), maxBytes: 10)
             try await store.delete(BlobKey("tracks/t1/a")!)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/blobs").isEmpty)
         }
@@ -61,6 +91,8 @@ struct LocalBlobStoreTests {
         }
     }
 }
+
+private struct Broken: Error {}
 
 @Suite("MediaURLSigner")
 struct MediaURLSignerTests {

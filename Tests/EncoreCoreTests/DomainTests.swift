@@ -39,11 +39,11 @@ struct BlobKeyTests {
 @Suite("Validation")
 struct ValidationTests {
     @Test func text() throws {
-        #expect(try Validate.text("  Sigur Ro\u{301}s \n", field: "name") == "Sigur Rós")  // trimmed and NFC
-        #expect(throws: EncoreError.self) { try Validate.text("   ", field: "name") }
-        #expect(throws: EncoreError.self) { try Validate.text("bell\u{7}", field: "name") }
-        #expect(throws: EncoreError.self) { try Validate.text(String(repeating: "x", count: 201), field: "name") }
-        #expect(try Validate.longText("line one\nline two", field: "bio") == "line one\nline two")
+        #expect(try Validate.text("  Sigur Ro\u{301}s \n", field: .name) == "Sigur Rós")  // trimmed and NFC
+        #expect(throws: EncoreError.self) { try Validate.text("   ", field: .name) }
+        #expect(throws: EncoreError.self) { try Validate.text("bell\u{7}", field: .name) }
+        #expect(throws: EncoreError.self) { try Validate.text(String(repeating: "x", count: 201), field: .name) }
+        #expect(try Validate.longText("line one\nline two", field: .bio) == "line one\nline two")
     }
 
     @Test func emails() throws {
@@ -61,9 +61,9 @@ struct ValidationTests {
     }
 
     @Test func datesAndCountries() throws {
-        #expect(try Validate.calendarDate("2024-02-29", field: "d") == "2024-02-29")
+        #expect(try Validate.calendarDate("2024-02-29", field: .releaseDate) == "2024-02-29")
         for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "2024-01-00", "2024/01/01", "0000-01-01"] {
-            #expect(throws: EncoreError.self, "\(bad)") { try Validate.calendarDate(bad, field: "d") }
+            #expect(throws: EncoreError.self, "\(bad)") { try Validate.calendarDate(bad, field: .releaseDate) }
         }
         #expect(try Validate.country(" se ") == "SE")
         for bad in ["SWE", "S", "1A", "ÅÄ"] { #expect(throws: EncoreError.self, "\(bad)") { try Validate.country(bad) } }

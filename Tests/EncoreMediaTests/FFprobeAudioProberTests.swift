@@ -54,7 +54,7 @@ struct FFprobeAudioProberTests {
                     _ = try await prober.probe(path)
                     Issue.record("\(name) was accepted")
                 } catch let error as EncoreError {
-                    #expect(error.code == "invalid_audio", "\(name)")
+                    #expect(error.code == .invalidAudio, "\(name)")
                     #expect(error.message.contains(reason), "\(name): \(error.message)")
                 }
             }

@@ -1,5 +1,6 @@
 import EncoreCore
 import EncoreSQLite
+import EncoreTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -15,11 +16,11 @@ struct SQLiteJobQueueTests {
         ("concurrency", JobQueueContract.concurrentLeasesNeverShareAJob),
     ]
 
-    static func withStore<T>(_ body: (SQLiteCatalogStore) async throws -> T) async throws -> T {
+    static func withStore<T>(_ body: (any JobQueue) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "/encore-jobs-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(try SQLiteCatalogStore(path: directory + "/c.sqlite"))
+        return try await body(try SQLiteDataStore(path: directory + "/c.sqlite").jobs)
     }
 
     @Test("contract", arguments: checks.map(\.0))

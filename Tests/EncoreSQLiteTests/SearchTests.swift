@@ -1,5 +1,6 @@
 import EncoreCore
 import EncoreSQLite
+import EncoreTestSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 @Suite("Catalog search on SQLite")
 struct SearchTests {
     final class Catalog: Sendable {
-        let store: SQLiteCatalogStore
+        let store: SQLiteDataStore
         let directory: String
         let artists: [String: UUID]
         let albums: [String: UUID]
@@ -18,24 +19,24 @@ struct SearchTests {
         init() async throws {
             directory = NSTemporaryDirectory() + "/encore-search-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            store = try SQLiteCatalogStore(path: directory + "/c.sqlite")
-            let owner = CatalogStoreContract.user()
-            try await store.insertUser(owner, passwordHash: "h")
+            store = try SQLiteDataStore(path: directory + "/c.sqlite")
+            let owner = DataStoreContract.user()
+            try await store.accounts.insertUser(owner, passwordHash: "h")
             var artists: [String: UUID] = [:]
             var albums: [String: UUID] = [:]
             var tracks: [String: UUID] = [:]
             for entry in SearchCatalogFixture.entries {
-                let artist = CatalogStoreContract.artist(owner: owner.id, name: entry.artist)
-                try await store.insertArtist(artist)
-                let album = CatalogStoreContract.album(artist: artist.id, title: entry.album)
-                try await store.insertAlbum(album)
+                let artist = DataStoreContract.artist(owner: owner.id, name: entry.artist)
+                try await Self.insertArtist(artist, into: store)
+                let album = DataStoreContract.album(artist: artist.id, title: entry.album)
+                try await Self.insertAlbum(album, into: store)
                 artists[entry.artist] = artist.id
                 albums[entry.album] = album.id
                 for title in entry.tracks {
-                    var track = CatalogStoreContract.track(album: album, title: title)
+                    var track = DataStoreContract.track(album: album, title: title)
                     track.status = .pending
                     track.sourceKey = nil
-                    let stored = try await store.insertTrack(track, job: nil)
+                    let stored = try await Self.insertTrack(track, into: store)
                     if tracks[title] == nil { tracks[title] = stored.id }
                 }
             }
@@ -46,8 +47,32 @@ struct SearchTests {
 
         deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+        // Writes with their index upkeep in one transaction, as the catalog services make them.
+
+        static func insertArtist(_ artist: Artist, into store: any DataStore) async throws {
+            try await store.transaction { tx in
+                try await tx.catalog.insertArtist(artist)
+                try await tx.searchIndex.artistChanged(artist.id, cascade: false)
+            }
+        }
+
+        static func insertAlbum(_ album: Album, into store: any DataStore) async throws {
+            try await store.transaction { tx in
+                try await tx.catalog.insertAlbum(album)
+                try await tx.searchIndex.albumChanged(album.id, cascade: false)
+            }
+        }
+
+        static func insertTrack(_ track: Track, into store: any DataStore) async throws -> Track {
+            try await store.transaction { tx in
+                let stored = try await tx.tracks.insertTrack(track)
+                try await tx.searchIndex.trackChanged(stored.id)
+                return stored
+            }
+        }
+
         func search(_ query: String, _ kinds: Set<SearchRequest.Kind> = Set(SearchRequest.Kind.allCases)) async throws -> SearchResults {
-            try await store.search(try SearchRequest(query: query, kinds: kinds, limit: 10))
+            try await store.search.search(try SearchRequest(query: query, kinds: kinds, limit: 10))
         }
     }
 
@@ -129,20 +154,20 @@ struct SearchTests {
     @Test("popularity breaks ties: of two equal titles, the played one ranks first")
     func popularity() async throws {
         let catalog = try await Catalog()
-        let owner = CatalogStoreContract.user()
-        try await catalog.store.insertUser(owner, passwordHash: "h")
+        let owner = DataStoreContract.user()
+        try await catalog.store.accounts.insertUser(owner, passwordHash: "h")
         var ids: [UUID] = []
         for name in ["First Band", "Second Band"] {
-            let artist = CatalogStoreContract.artist(owner: owner.id, name: name)
-            try await catalog.store.insertArtist(artist)
-            let album = CatalogStoreContract.album(artist: artist.id, title: "Same Old Album")
-            try await catalog.store.insertAlbum(album)
-            ids.append(try await catalog.store.insertTrack(CatalogStoreContract.track(album: album, title: "Identical Song"), job: nil).id)
+            let artist = DataStoreContract.artist(owner: owner.id, name: name)
+            try await Catalog.insertArtist(artist, into: catalog.store)
+            let album = DataStoreContract.album(artist: artist.id, title: "Same Old Album")
+            try await Catalog.insertAlbum(album, into: catalog.store)
+            ids.append(try await Catalog.insertTrack(DataStoreContract.track(album: album, title: "Identical Song"), into: catalog.store).id)
         }
         let before = try await catalog.search("identical song", [.track]).tracks
         #expect(before.count == 2)
         let unplayed = try #require(before.last?.id)
-        for _ in 0..<3 { try await catalog.store.recordPlay(PlayEvent(userId: owner.id, trackId: unplayed, playedAt: Date())) }
+        for _ in 0..<3 { try await catalog.store.searchIndex.played(trackId: unplayed, at: Date()) }
         let after = try await catalog.search("identical song", [.track]).tracks
         #expect(after.first?.id == unplayed)
         #expect((after.first?.score ?? 0) > (after.last?.score ?? 0))
@@ -154,20 +179,31 @@ struct SearchTests {
         let catalog = try await Catalog()
         let orion = try #require(catalog.tracks["Orion"])
         #expect(try await catalog.search("orion").tracks.first?.id == orion)
-        _ = try await catalog.store.updateTrack(id: orion, job: nil) { $0.title = "Orion (Live)" }
+        try await catalog.store.transaction { tx in
+            _ = try await tx.tracks.updateTrack(id: orion) { $0.title = "Orion (Live)" }
+            try await tx.searchIndex.trackChanged(orion)
+        }
         #expect(try await catalog.search("orion live").tracks.first?.id == orion)
-        _ = try await catalog.store.deleteTrack(id: orion)
+        try await catalog.store.transaction { tx in
+            _ = try await tx.tracks.deleteTrack(id: orion)
+            try await tx.searchIndex.removed([orion])
+        }
         #expect(try await catalog.search("orion").tracks.isEmpty)
 
         let metallica = try #require(catalog.artists["Metallica"])
-        _ = try await catalog.store.updateArtist(id: metallica) { $0.name = "Metallica Tribute" }
+        try await catalog.store.transaction { tx in
+            _ = try await tx.catalog.updateArtist(id: metallica) { $0.name = "Metallica Tribute" }
+            try await tx.searchIndex.artistChanged(metallica, cascade: true)
+        }
         #expect(try await catalog.search("tribute battery").tracks.first?.id == catalog.tracks["Battery"])
-        _ = try await catalog.store.deleteArtist(id: metallica)
+        try await catalog.store.transaction { tx in
+            try await tx.searchIndex.removed(try await tx.catalog.deleteArtist(id: metallica).all)
+        }
         #expect(try await catalog.search("battery").tracks.isEmpty)
         #expect(try await catalog.search("master of puppets").albums.isEmpty)
         #expect(try await catalog.search("metallica").artists.isEmpty)
 
-        let count = try await catalog.store.reindex()
+        let count = try await catalog.store.search.reindex()
         #expect(count == SearchCatalogFixture.entries.count * 5 - 5)  // minus Metallica's 5 documents (Orion among them)
         #expect(try await catalog.search("beyonse").artists.first?.id == catalog.artists["Beyoncé"])
     }
@@ -246,7 +282,7 @@ struct SearchTests {
         var reciprocalRanks = 0.0
         var misses: [String] = []
         for judgement in judgements {
-            let results = try await catalog.store.search(try SearchRequest(query: judgement.query, kinds: [judgement.kind], limit: 10))
+            let results = try await catalog.store.search.search(try SearchRequest(query: judgement.query, kinds: [judgement.kind], limit: 10))
             let hits =
                 switch judgement.kind {
                 case .artist: results.artists

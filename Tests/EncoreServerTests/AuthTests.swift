@@ -1,3 +1,4 @@
+import EncoreApp
 import EncoreServer
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import EncoreApp
 import EncoreBlobs
 import EncoreCore
 import Foundation

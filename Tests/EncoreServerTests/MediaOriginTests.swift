@@ -1,4 +1,5 @@
 import Crypto
+import EncoreApp
 import EncoreBlobs
 import EncoreCore
 import Foundation

@@ -1,3 +1,5 @@
+import EncoreApp
+import EncoreCore
 import EncoreServer
 import Foundation
 import Testing
@@ -27,6 +29,16 @@ struct OpenAPITests {
             #expect(served.subtracting(documented).sorted() == [], "served but not documented")
             #expect(documented.subtracting(served).sorted() == [], "documented but not served")
             #expect(served.count > 30)
+        }
+    }
+
+    @Test("the document lists the whole error catalogue, and only it")
+    func errorCatalogue() async throws {
+        try await withServer { (server: TestServer) async throws -> Void in
+            let response = try await HTTP.send("GET", server.baseURL + "/openapi.json")
+            let schemas = try #require((response.json["components"] as? [String: Any])?["schemas"] as? [String: Any])
+            let documented = try #require((schemas["ErrorCode"] as? [String: Any])?["enum"] as? [String])
+            #expect(documented == ErrorCode.allCases.map(\.rawValue))
         }
     }
 

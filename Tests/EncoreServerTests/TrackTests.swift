@@ -1,3 +1,4 @@
+import EncoreApp
 import EncoreServer
 import Foundation
 import Testing
@@ -52,8 +53,8 @@ struct TrackTests {
         }
     }
 
-    @Test("each stream request records a durable play event")
-    func playEvents() async throws {
+    @Test("a stream is not a play: players report plays, once per play id, counted from 30 s or a whole short track")
+    func plays() async throws {
         let wav = try AudioFixtures.make(seconds: 1, format: "wav")
         try await withServer { server in
             let client = Client(server: server)
@@ -61,11 +62,47 @@ struct TrackTests {
             let (_, album) = try await client.artistAndAlbum(artistToken)
             let id = try #require(try await client.readyTrack(wav, album: album, token: artistToken)["id"] as? String)
             let (listener, listenerId) = try await client.register(role: "listener")
-            for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
+            let database = server.dataDirectory + "/encore.sqlite"
             let hexId = listenerId.lowercased().replacingOccurrences(of: "-", with: "")
-            let rows = try await runTool(
-                "sqlite3", [server.dataDirectory + "/encore.sqlite", "SELECT COUNT(*) FROM playEvent WHERE lower(hex(userId)) = '\(hexId)'"])
-            #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+            func count(_ condition: String) async throws -> String {
+                try await runTool("sqlite3", [database, "SELECT COUNT(*) FROM play WHERE lower(hex(userId)) = '\(hexId)' AND \(condition)"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            for _ in 0..<3 { #expect(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: listener).status == 200) }
+            #expect(try await count("1") == "0")  // issuing stream URLs records nothing
+
+            func report(_ playId: String, ms: Int, at: String) async throws -> HTTPResult {
+                try await HTTP.send(
+                    "POST", server.api + "/plays", json: ["playId": playId, "trackId": id, "msPlayed": ms, "playedAt": at], token: listener)
+            }
+            let full = UUID().uuidString
+            let first = try await report(full, ms: 35_000, at: "2026-12-01T10:00:00Z")
+            #expect(first.status == 201)
+            #expect(first.json["counted"] as? Bool == true)
+            #expect(first.json["id"] as? String == full.lowercased())
+            let again = try await report(full, ms: 35_000, at: "2026-12-01T10:00:00Z")  // a retry after a lost response
+            #expect(again.status == 200)
+            #expect(try await count("1") == "1")
+            #expect(try await report(UUID().uuidString, ms: 500, at: "2026-12-01T11:00:00Z").json["counted"] as? Bool == false)  // a skip
+            // The track is one second long: playing it through counts even though that is under 30 s.
+            #expect(try await report(UUID().uuidString, ms: 1_000, at: "2026-12-01T12:00:00Z").json["counted"] as? Bool == true)
+            #expect(try await count("counts = 1") == "2")
+            #expect(try await count("counts = 0") == "1")
+
+            let history = try await HTTP.send("GET", server.api + "/users/me/history?limit=2", token: listener)
+            #expect(history.status == 200)
+            let items = try #require(history.json["items"] as? [[String: Any]])
+            #expect(items.map { $0["playedAt"] as? String } == ["2026-12-01T12:00:00Z", "2026-12-01T11:00:00Z"])
+            #expect(items.map { $0["trackId"] as? String } == [id.lowercased(), id.lowercased()])
+            #expect(history.json["nextOffset"] as? Int == 2)
+
+            let negative = try await report(UUID().uuidString, ms: -1, at: "2026-12-01T12:00:00Z")
+            #expect(negative.status == 400)
+            #expect(negative.errorCode == "invalid_play")
+            let unknown = try await HTTP.send(
+                "POST", server.api + "/plays", json: ["playId": UUID().uuidString, "trackId": UUID().uuidString, "msPlayed": 40_000], token: listener)
+            #expect(unknown.status == 404)
+            #expect(unknown.errorCode == "track_not_found")
         }
     }
 

@@ -17,16 +17,16 @@ public struct SearchRequest: Sendable, Equatable {
     /// Validates the request: `empty_query`, `query_too_long`, `invalid_limit`, `invalid_offset`.
     public init(query: String, kinds: Set<Kind> = Set(Kind.allCases), limit: Int = 10, offset: Int = 0) throws {
         guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw EncoreError.invalid("empty_query", "q must contain something to search for.")
+            throw EncoreError(.emptyQuery, "q must contain something to search for.")
         }
         guard query.count <= Self.maxQueryLength else {
-            throw EncoreError.invalid("query_too_long", "q must be at most \(Self.maxQueryLength) characters.")
+            throw EncoreError(.queryTooLong, "q must be at most \(Self.maxQueryLength) characters.")
         }
         guard (1...Self.maxLimit).contains(limit) else {
-            throw EncoreError.invalid("invalid_limit", "limit must be between 1 and \(Self.maxLimit).")
+            throw EncoreError(.invalidLimit, "limit must be between 1 and \(Self.maxLimit).")
         }
-        guard (0...1000).contains(offset) else { throw EncoreError.invalid("invalid_offset", "offset must be between 0 and 1000.") }
-        guard !kinds.isEmpty else { throw EncoreError.invalid("invalid_types", "types must name at least one of track, album, artist.") }
+        guard (0...1000).contains(offset) else { throw EncoreError(.invalidOffset, "offset must be between 0 and 1000.") }
+        guard !kinds.isEmpty else { throw EncoreError(.invalidTypes, "types must name at least one of track, album, artist.") }
         self.query = query
         self.kinds = kinds
         self.limit = limit

@@ -3,10 +3,10 @@ import Foundation
 import Testing
 
 /// The behaviour every ``JobQueue`` must show; each implementation's suite runs these on a fresh queue.
-enum JobQueueContract {
-    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+public enum JobQueueContract {
+    public static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func leasesAreExclusiveAndExpire(_ queue: any JobQueue) async throws {
+    public static func leasesAreExclusiveAndExpire(_ queue: any JobQueue) async throws {
         let id = try await queue.enqueue(JobRequest(kind: "k", payload: "{}", runAt: t0))
         #expect(try await queue.lease(owner: "early", duration: .seconds(10), now: t0.addingTimeInterval(-1)) == nil)  // not due yet
         let first = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
@@ -26,7 +26,7 @@ enum JobQueueContract {
         #expect(try await queue.lease(owner: "c", duration: .seconds(10), now: t0.addingTimeInterval(100)) == nil)
     }
 
-    static func failuresRetryThenDie(_ queue: any JobQueue) async throws {
+    public static func failuresRetryThenDie(_ queue: any JobQueue) async throws {
         let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 2))
         _ = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
         #expect(try await queue.fail(jobId: id, owner: "a", error: "boom", retryAt: t0.addingTimeInterval(30), now: t0))
@@ -44,7 +44,7 @@ enum JobQueueContract {
         #expect(try await queue.lease(owner: "a", duration: .seconds(10), now: t0.addingTimeInterval(1000)) == nil)
     }
 
-    static func permanentFailuresDieAtOnce(_ queue: any JobQueue) async throws {
+    public static func permanentFailuresDieAtOnce(_ queue: any JobQueue) async throws {
         let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 5))
         _ = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
         #expect(try await queue.fail(jobId: id, owner: "a", error: "bad input", retryAt: nil, now: t0))
@@ -52,7 +52,7 @@ enum JobQueueContract {
     }
 
     /// Workers that die on every attempt: the job comes back once more, over its attempts, for the runner to give up.
-    static func jobsOfDyingWorkersComeBackOverTheirAttempts(_ queue: any JobQueue) async throws {
+    public static func jobsOfDyingWorkersComeBackOverTheirAttempts(_ queue: any JobQueue) async throws {
         let id = try await queue.enqueue(JobRequest(kind: "k", payload: "p", runAt: t0, maxAttempts: 2))
         _ = try #require(try await queue.lease(owner: "a", duration: .seconds(1), now: t0))
         _ = try #require(try await queue.lease(owner: "b", duration: .seconds(1), now: t0.addingTimeInterval(2)))
@@ -62,7 +62,7 @@ enum JobQueueContract {
         #expect(last.attempts > last.maxAttempts)
     }
 
-    static func dueJobsComeOutInOrder(_ queue: any JobQueue) async throws {
+    public static func dueJobsComeOutInOrder(_ queue: any JobQueue) async throws {
         let late = try await queue.enqueue(JobRequest(kind: "k", payload: "late", runAt: t0.addingTimeInterval(5)))
         let early = try await queue.enqueue(JobRequest(kind: "k", payload: "early", runAt: t0))
         #expect(try await queue.lease(owner: "a", duration: .seconds(60), now: t0.addingTimeInterval(10))?.id == early)
@@ -70,7 +70,7 @@ enum JobQueueContract {
     }
 
     /// Two workers racing for one job: exactly one gets it.
-    static func concurrentLeasesNeverShareAJob(_ queue: any JobQueue) async throws {
+    public static func concurrentLeasesNeverShareAJob(_ queue: any JobQueue) async throws {
         for index in 0..<20 { try await queue.enqueue(JobRequest(kind: "k", payload: "\(index)", runAt: t0)) }
         let leased = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for worker in 0..<4 {

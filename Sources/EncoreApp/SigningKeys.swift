@@ -3,9 +3,9 @@ import Foundation
 
 /// The keys Encore signs with, each derived from one master secret (HKDF-SHA256) so that a token of one
 /// kind can never pass for another.
-struct SigningKeys: Sendable {
-    let accessTokens: SymmetricKey
-    let mediaURLs: SymmetricKey
+public struct SigningKeys: Sendable {
+    public let accessTokens: SymmetricKey
+    public let mediaURLs: SymmetricKey
 
     init(master: SymmetricKey) {
         accessTokens = Self.derive(master, purpose: "encore access tokens v1")
@@ -17,7 +17,7 @@ struct SigningKeys: Sendable {
     }
 
     /// The configured secret, or the one in `secret.key` in the data directory, created (mode 0600) on first start.
-    static func load(configured: String?, dataDirectory: String) throws -> SigningKeys {
+    public static func load(configured: String?, dataDirectory: String) throws -> SigningKeys {
         if let configured {
             guard configured.utf8.count >= 32 else { throw ConfigurationError("ENCORE_SECRET must be at least 32 characters") }
             return SigningKeys(master: SymmetricKey(data: Data(configured.utf8)))

@@ -1,0 +1,119 @@
+import EncoreBlobs
+import EncoreCore
+import EncoreMedia
+import EncoreSQLite
+import EncoreServer
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The composition root: the one place that reads the configuration and builds the backends it names,
+/// then the use-case services over them. Every command of the executable starts here.
+///
+/// Media tools (ffprobe, ffmpeg, fpcalc) are looked for only by ``jobRunner(logger:)``: commands that
+/// never transcode run on a machine without them.
+public struct EncoreSystem: Sendable {
+    public let configuration: EncoreConfiguration
+    /// The data store as the services use it: the database behind the read cache.
+    public let store: any DataStore
+    public let database: SQLiteDataStore
+    public let blobs: LocalBlobStore
+    public let services: EncoreServices
+    public let keys: SigningKeys
+    public let publicBaseURL: PublicBaseURL
+
+    /// Creates the data directory, database, blob directory and secret on first use.
+    public static func open(_ configuration: EncoreConfiguration) throws -> EncoreSystem {
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
+        let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"))
+        let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge))
+        let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
+        let blobs = try LocalBlobStore(
+            root: try path(of: configuration.resolvedStorageURL, scheme: "file"), temporaryDirectory: data + "/tmp",
+            signer: MediaURLSigner(secret: keys.mediaURLs), baseURL: { publicBaseURL.value })
+        let environment = ServiceEnvironment(
+            store: store, blobs: blobs,
+            settings: .init(
+                maxUploadBytes: configuration.maxUploadBytes, uploadURLLifetime: configuration.uploadURLLifetime,
+                streamURLLifetime: configuration.streamURLLifetime))
+        let services = EncoreServices(environment: environment, hasher: BcryptHasher(cost: configuration.bcryptCost), search: database.search)
+        return EncoreSystem(
+            configuration: configuration, store: store, database: database, blobs: blobs, services: services, keys: keys,
+            publicBaseURL: publicBaseURL)
+    }
+
+    private static func path(of location: String, scheme: String) throws -> String {
+        guard location.hasPrefix(scheme + ":") else { throw ConfigurationError("\(location) is not a \(scheme): location") }
+        return String(location.dropFirst(scheme.count + 1))
+    }
+
+    /// The media pipeline over this system's store and blobs, run from the job queue. Throws, naming the
+    /// tool, when ffprobe, ffmpeg or fpcalc is not installed.
+    public func jobRunner(logger: Logger) throws -> JobRunner {
+        var limits = FFprobeAudioProber.Limits()
+        limits.maxDuration = configuration.maxAudioDuration
+        let pipeline = TrackPipeline(
+            store: store, blobs: blobs,
+            prober: try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath, limits: limits),
+            fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
+            transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), workDirectory: configuration.dataDirectory + "/tmp",
+            log: { logger.info("\($0)") })
+        return JobRunner(
+            queue: database.jobs, handlers: [TrackProcessingJob.kind: pipeline],
+            settings: .init(
+                concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat),
+            log: { logger.warning("\($0)") })
+    }
+
+    /// What the HTTP server is built from; `backgroundServices` run with it.
+    public func serverDependencies(backgroundServices: [any Service] = []) -> ServerDependencies {
+        let store = self.store
+        let blobs = self.blobs
+        return ServerDependencies(
+            services: services, accessTokenKey: keys.accessTokens, mediaFiles: blobs,
+            readiness: {
+                try await store.ping()
+                try await blobs.checkWritable()
+            }, publicBaseURL: publicBaseURL, backgroundServices: backgroundServices)
+    }
+}
+
+extension LocalBlobStore: MediaFileStore {}
+
+/// Builds the whole Encore server for `configuration`: the API, the media origin and, unless
+/// `workers` is 0, the pipeline workers.
+///
+/// - Parameter onListening: called with the bound port once the server accepts connections.
+public func buildApplication(
+    _ configuration: EncoreConfiguration, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "encore")
+    logger.logLevel = configuration.logLevel
+    let system = try EncoreSystem.open(configuration)
+    let background: [any Service] = configuration.workers > 0 ? [JobRunnerService(runner: try system.jobRunner(logger: logger))] : []
+    let settings = ServerSettings(
+        host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
+        mediaCacheBytes: configuration.mediaCacheBytes, maxConnections: configuration.maxConnections, idleTimeout: configuration.idleTimeout,
+        logLevel: configuration.logLevel)
+    return try await buildServer(
+        system.serverDependencies(backgroundServices: background), settings: settings, logger: logger, onListening: onListening)
+}
+
+/// The server's routes for `configuration`, for checking the OpenAPI document against them.
+public func registeredRoutes(_ configuration: EncoreConfiguration) async throws -> [(method: String, path: String)] {
+    await registeredRoutes(try EncoreSystem.open(configuration).serverDependencies())
+}
+
+/// Runs pipeline jobs until graceful shutdown; an interrupted job is retried after its lease expires.
+public struct JobRunnerService: Service {
+    let runner: JobRunner
+
+    public init(runner: JobRunner) { self.runner = runner }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await runner.run() }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The published catalog: artist profiles and albums, with who may change them.
+public struct CatalogService: Sendable {
+    let environment: ServiceEnvironment
+    var store: any DataStore { environment.store }
+
+    // MARK: Artists
+
+    public func createArtist(_ principal: Principal, name: String, bio: String?, country: String?) async throws -> Artist {
+        try principal.requirePublisher()
+        let time = environment.now()
+        let artist = Artist(
+            id: UUID(), ownerId: principal.userId, name: try Validate.text(name, field: .name),
+            bio: try Validate.longText(bio ?? "", field: .bio), country: try country.flatMap(Self.optionalCountry),
+            createdAt: time, updatedAt: time)
+        try await store.transaction { tx in
+            try await tx.catalog.insertArtist(artist)
+            try await tx.searchIndex.artistChanged(artist.id, cascade: false)
+        }
+        return artist
+    }
+
+    public func artist(_ id: UUID) async throws -> Artist { try await environment.artist(id) }
+
+    public func artists(ownerId: UUID?, page: PageRequest) async throws -> Page<Artist> {
+        try await store.catalog.artists(ownerId: ownerId, page: page)
+    }
+
+    /// Changes an artist profile; an empty `country` clears it.
+    public func updateArtist(_ principal: Principal, id: UUID, name: String?, bio: String?, country: String?) async throws -> Artist {
+        let existing = try await artist(id)
+        try principal.requireOwnership(of: existing.ownerId)
+        let name = try name.map { try Validate.text($0, field: .name) }
+        let bio = try bio.map { try Validate.longText($0, field: .bio) }
+        let country = try country.map(Self.optionalCountry)
+        let time = environment.now()
+        return try await store.transaction { tx in
+            let (before, after) = try await tx.catalog.updateArtist(id: id) { artist in
+                if let name { artist.name = name }
+                if let bio { artist.bio = bio }
+                if let country { artist.country = country }
+                artist.updatedAt = time
+            }
+            // Album and track documents carry the artist's name.
+            if after.name != before.name { try await tx.searchIndex.artistChanged(id, cascade: true) }
+            return after
+        }
+    }
+
+    public func deleteArtist(_ principal: Principal, id: UUID) async throws {
+        let existing = try await artist(id)
+        try principal.requireOwnership(of: existing.ownerId)
+        let removed = try await store.transaction { tx in
+            let removed = try await tx.catalog.deleteArtist(id: id)
+            try await tx.searchIndex.removed(removed.all)
+            return removed
+        }
+        try await environment.removeObjects(of: removed)
+    }
+
+    private static func optionalCountry(_ value: String) throws -> String? {
+        value.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try Validate.country(value)
+    }
+
+    // MARK: Albums
+
+    public func createAlbum(
+        _ principal: Principal, artistId: UUID, title: String, genre: String?, releaseDate: String?
+    ) async throws -> Album {
+        try principal.requirePublisher()
+        let artist = try await artist(artistId)
+        try principal.requireOwnership(of: artist.ownerId)
+        let time = environment.now()
+        let album = Album(
+            id: UUID(), artistId: artistId, title: try Validate.text(title, field: .title),
+            genre: try genre.flatMap(Self.optionalGenre), releaseDate: try releaseDate.flatMap(Self.optionalDate),
+            createdAt: time, updatedAt: time)
+        try await store.transaction { tx in
+            try await tx.catalog.insertAlbum(album)
+            try await tx.searchIndex.albumChanged(album.id, cascade: false)
+        }
+        return album
+    }
+
+    public func album(_ id: UUID) async throws -> Album { try await environment.album(id) }
+
+    public func albums(artistId: UUID, page: PageRequest) async throws -> Page<Album> {
+        _ = try await artist(artistId)
+        return try await store.catalog.albums(artistId: artistId, page: page)
+    }
+
+    /// Changes an album; an empty `genre` or `releaseDate` clears it.
+    public func updateAlbum(_ principal: Principal, id: UUID, title: String?, genre: String?, releaseDate: String?) async throws -> Album {
+        _ = try await environment.ownedAlbum(principal, id: id)
+        let title = try title.map { try Validate.text($0, field: .title) }
+        let genre = try genre.map(Self.optionalGenre)
+        let releaseDate = try releaseDate.map(Self.optionalDate)
+        let time = environment.now()
+        return try await store.transaction { tx in
+            let (before, after) = try await tx.catalog.updateAlbum(id: id) { album in
+                if let title { album.title = title }
+                if let genre { album.genre = genre }
+                if let releaseDate { album.releaseDate = releaseDate }
+                album.updatedAt = time
+            }
+            // Track documents carry the album's title.
+            if after.title != before.title { try await tx.searchIndex.albumChanged(id, cascade: true) }
+            return after
+        }
+    }
+
+    public func deleteAlbum(_ principal: Principal, id: UUID) async throws {
+        _ = try await environment.ownedAlbum(principal, id: id)
+        let removed = try await store.transaction { tx in
+            let removed = try await tx.catalog.deleteAlbum(id: id)
+            try await tx.searchIndex.removed(removed.all)
+            return removed
+        }
+        try await environment.removeObjects(of: removed)
+    }
+
+    private static func optionalGenre(_ value: String) throws -> String? {
+        value.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try Validate.text(value, field: .genre, maxLength: 50)
+    }
+
+    private static func optionalDate(_ value: String) throws -> String? {
+        value.isEmpty ? nil : try Validate.calendarDate(value, field: .releaseDate)
+    }
+}

@@ -1,0 +1,131 @@
+import Crypto
+import EncoreCore
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// What the HTTP server is built from: use-case services and the few things only HTTP needs. The
+/// composition root (`EncoreApp`) makes these from the configuration; this module never picks a backend.
+public struct ServerDependencies: Sendable {
+    public var services: EncoreServices
+    /// Signs and checks access tokens (JWT, HS256).
+    public var accessTokenKey: SymmetricKey
+    /// The local files behind signed media URLs, when Encore itself is the media origin.
+    public var mediaFiles: (any MediaFileStore)?
+    /// Throws when a dependency (database, storage) cannot serve requests: `/ready` answers 503.
+    public var readiness: @Sendable () async throws -> Void
+    /// Learns the bound port when the server is told to pick one.
+    public var publicBaseURL: PublicBaseURL
+    /// Long-lived work that runs with the server (pipeline workers), stopped gracefully with it.
+    public var backgroundServices: [any Service]
+
+    public init(
+        services: EncoreServices, accessTokenKey: SymmetricKey, mediaFiles: (any MediaFileStore)?,
+        readiness: @escaping @Sendable () async throws -> Void, publicBaseURL: PublicBaseURL, backgroundServices: [any Service] = []
+    ) {
+        self.services = services
+        self.accessTokenKey = accessTokenKey
+        self.mediaFiles = mediaFiles
+        self.readiness = readiness
+        self.publicBaseURL = publicBaseURL
+        self.backgroundServices = backgroundServices
+    }
+}
+
+/// How the HTTP server listens and what it allows.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var accessTokenLifetime: Duration
+    /// Memory for small media objects (segments, playlists) kept by the media origin.
+    public var mediaCacheBytes: Int
+    /// Connections served at once; further ones wait in the listen backlog.
+    public var maxConnections: Int
+    /// A keep-alive connection with no request for this long is closed.
+    public var idleTimeout: Duration
+    public var logLevel: Logger.Level
+
+    public init(
+        host: String, port: Int, accessTokenLifetime: Duration, mediaCacheBytes: Int, maxConnections: Int, idleTimeout: Duration,
+        logLevel: Logger.Level
+    ) {
+        self.host = host
+        self.port = port
+        self.accessTokenLifetime = accessTokenLifetime
+        self.mediaCacheBytes = mediaCacheBytes
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.logLevel = logLevel
+    }
+}
+
+/// Builds the router: health, OpenAPI, the `/api/v1` routes and, when Encore is the origin, the media routes.
+func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?) -> Router<EncoreRequestContext> {
+    let services = dependencies.services
+    let router = Router(context: EncoreRequestContext.self)
+    router.add(middleware: EdgeMiddleware())
+
+    router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
+    router.get("/ready") { _, _ in
+        do {
+            try await dependencies.readiness()
+        } catch {
+            throw EncoreError(.notReady, "Storage is not available: \(error)")
+        }
+        return try APIJSON.response(["status": "ready"])
+    }
+    router.get("/openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: try OpenAPIDocument.bytes()))
+    }
+
+    let api = router.group("/api/v1")
+    AuthController(accounts: services.accounts, tokens: tokens).addRoutes(to: api)
+    let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, accounts: services.environment.store.accounts))
+    UserController(accounts: services.accounts, plays: services.plays).addRoutes(to: authenticated)
+    ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
+    AlbumController(catalog: services.catalog, tracks: services.tracks).addRoutes(to: authenticated)
+    TrackController(tracks: services.tracks, playback: services.playback).addRoutes(to: authenticated)
+    PlayController(plays: services.plays).addRoutes(to: authenticated)
+    PlaylistController(playlists: services.playlists).addRoutes(to: authenticated)
+    SearchController(search: services.search).addRoutes(to: authenticated)
+    origin?.addRoutes(to: router)
+    return router
+}
+
+/// Builds the whole HTTP server over `dependencies`.
+///
+/// - Parameter onListening: called with the bound port once the server accepts connections.
+public func buildServer(
+    _ dependencies: ServerDependencies, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let tokens = await AccessTokens(key: dependencies.accessTokenKey, lifetime: settings.accessTokenLifetime)
+    let origin = dependencies.mediaFiles.map { MediaOrigin(blobs: $0, cache: MediaObjectCache(budget: settings.mediaCacheBytes)) }
+    let router = buildRouter(dependencies, tokens: tokens, origin: origin)
+    let host = settings.host
+    let idleTimeout = settings.idleTimeout
+    return Application(
+        router: router,
+        server: HTTPServerBuilder { responder in EncoreHTTP1Channel(responder: responder, origin: origin, idleTimeout: idleTimeout) },
+        configuration: .init(
+            address: .hostname(host, port: settings.port), serverName: "encore", backlog: 1024,
+            availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
+        services: dependencies.backgroundServices,
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? settings.port
+            dependencies.publicBaseURL.listening(host: host, port: port)
+            await onListening(port)
+        },
+        logger: logger)
+}
+
+/// The router's routes, for checking the OpenAPI document against them.
+public func registeredRoutes(_ dependencies: ServerDependencies) async -> [(method: String, path: String)] {
+    let tokens = await AccessTokens(key: dependencies.accessTokenKey, lifetime: .seconds(60))
+    let origin = dependencies.mediaFiles.map { MediaOrigin(blobs: $0, cache: MediaObjectCache(budget: 0)) }
+    return buildRouter(dependencies, tokens: tokens, origin: origin).routes.map { ($0.method.rawValue, $0.path.description) }
+}

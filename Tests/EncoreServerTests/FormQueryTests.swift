@@ -1,0 +1,27 @@
+import EncoreCore
+import Testing
+
+@testable import EncoreServer
+
+@Suite("Query strings as clients encode them")
+struct FormQueryTests {
+    @Test("+ is a space, %2B a plus, escapes decode, the first of repeated names wins")
+    func decoding() throws {
+        let query = try FormQuery("q=bohemian+rhapsody&plus=a%2Bb&utf8=Bj%C3%B6rk&empty=&flag&q=second")
+        #expect(query.get("q") == "bohemian rhapsody")
+        #expect(query.get("plus") == "a+b")
+        #expect(query.get("utf8") == "Björk")
+        #expect(query.get("empty") == "")
+        #expect(query.get("flag") == "")
+        #expect(query.get("missing") == nil)
+    }
+
+    @Test("malformed escapes and numbers are refused with their codes")
+    func refusals() throws {
+        for raw in ["q=%zz", "q=%C3", "q=100%"] {
+            #expect(throws: EncoreError(.invalidQuery, "The query string has a malformed percent-escape or is not UTF-8.")) { try FormQuery(raw) }
+        }
+        #expect(throws: EncoreError.self) { try FormQuery("limit=99999999999999999999").integer("limit", code: .invalidLimit) }
+        #expect(throws: EncoreError.self) { try FormQuery("limit=+5").integer("limit", code: .invalidLimit) }  // "+5" reads " 5"
+    }
+}
