@@ -101,7 +101,17 @@ public struct LocalBlobStore: BlobStore {
             throw Self.systemError("stat", key)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Self.info(key, size: Int(status.st_size), seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
+        return Self.info(key, status)
+    }
+
+    /// The info of a `stat` result. The modification time's field is named differently on Darwin.
+    private static func info(_ key: BlobKey, _ status: stat) -> BlobInfo {
+        #if canImport(Darwin)
+            let modified = status.st_mtimespec
+        #else
+            let modified = status.st_mtim
+        #endif
+        return info(key, size: Int(status.st_size), seconds: Int(modified.tv_sec), nanoseconds: Int(modified.tv_nsec))
     }
 
     /// The ETag is the file's size and modification time: objects are write-once, so a key whose ETag is
@@ -123,7 +133,7 @@ public struct LocalBlobStore: BlobStore {
             close(descriptor)
             return nil
         }
-        return (descriptor, Self.info(key, size: Int(status.st_size), seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec)))
+        return (descriptor, Self.info(key, status))
     }
 
     /// The whole object in memory with the ``BlobInfo`` of exactly those bytes, or nil when there is no

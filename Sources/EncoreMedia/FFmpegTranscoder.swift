@@ -30,7 +30,7 @@ public struct FFmpegTranscoder: AudioTranscoder {
 
     public init(ffmpeg: String = "ffmpeg", timeout: Duration = .seconds(3600)) throws {
         guard let path = ProcessRunner.find(ffmpeg) else {
-            throw EncoreError(.toolUnavailable, "ffmpeg must be installed (apt-get install ffmpeg).")
+            throw EncoreError(.toolUnavailable, "ffmpeg (\(ffmpeg)) was not found: install it (apt-get install ffmpeg) or set ENCORE_FFMPEG.")
         }
         self.ffmpeg = path
         self.gzip = ProcessRunner.find("gzip")
@@ -193,7 +193,8 @@ public struct FpcalcFingerprinter: AudioFingerprinter {
 
     public init(fpcalc: String = "fpcalc") throws {
         guard let path = ProcessRunner.find(fpcalc) else {
-            throw EncoreError(.toolUnavailable, "fpcalc must be installed (apt-get install libchromaprint-tools).")
+            throw EncoreError(
+                .toolUnavailable, "fpcalc (\(fpcalc)) was not found: install it (apt-get install libchromaprint-tools) or set ENCORE_FPCALC.")
         }
         self.fpcalc = path
     }

@@ -22,8 +22,11 @@ public struct FFprobeAudioProber: AudioProber {
     /// - Parameters:
     ///   - ffprobe, ffmpeg: executable names (looked up on `PATH`) or paths.
     public init(ffprobe: String = "ffprobe", ffmpeg: String = "ffmpeg", limits: Limits = Limits()) throws {
-        guard let probePath = ProcessRunner.find(ffprobe), let mpegPath = ProcessRunner.find(ffmpeg) else {
-            throw EncoreError(.toolUnavailable, "ffprobe and ffmpeg must be installed (apt-get install ffmpeg).")
+        guard let probePath = ProcessRunner.find(ffprobe) else {
+            throw EncoreError(.toolUnavailable, "ffprobe (\(ffprobe)) was not found: install ffmpeg (apt-get install ffmpeg) or set ENCORE_FFPROBE.")
+        }
+        guard let mpegPath = ProcessRunner.find(ffmpeg) else {
+            throw EncoreError(.toolUnavailable, "ffmpeg (\(ffmpeg)) was not found: install it (apt-get install ffmpeg) or set ENCORE_FFMPEG.")
         }
         self.ffprobe = probePath
         self.ffmpeg = mpegPath
