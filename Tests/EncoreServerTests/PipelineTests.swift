@@ -33,13 +33,40 @@ struct PipelineTests {
             let loudness = try #require(track["loudness"] as? [String: Double])
             let integrated = try #require(loudness["integratedLufs"])
             let peak = try #require(loudness["truePeakDbtp"])
-            #expect((-40.0 ... -3.0).contains(integrated))
-            #expect(abs(try #require(loudness["trackGainDb"]) - min(-14 - integrated, -1 - peak)) < 0.02)
+            let gain = try #require(loudness["trackGainDb"])
 
             let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
             let hls = try #require(stream.string("hls"))
             let dash = try #require(stream.string("dash"))
             #expect(stream.string("trackUrl") == hls)
+
+            // Loudness, measured here by ffmpeg's EBU R128 meter: the source as uploaded, and what a listener
+            // decodes from the renditions. The server's figures must be the source's, the renditions must sound
+            // as loud, and the gain must take the decoded audio to -14 LUFS unless its true peak would pass -1 dBTP.
+            let measuredSource = try await measuredLoudness(ofData: source)
+            #expect(abs(measuredSource.integrated - integrated) <= 0.15, "source measures \(measuredSource), server says \(integrated) LUFS")
+            #expect(abs(measuredSource.truePeak - peak) <= 0.15, "source measures \(measuredSource), server says \(peak) dBTP")
+            let expectedGain = min(-14 - measuredSource.integrated, -1 - measuredSource.truePeak)
+            #expect(abs(gain - expectedGain) <= 0.2, "gain \(gain) dB, expected \(expectedGain) from \(measuredSource)")
+            let aacFiles = try #require(stream.json["progressive"] as? [[String: Any]]).filter { $0["format"] as? String == "m4a" }
+            #expect(aacFiles.count == 3)
+            for file in aacFiles {
+                let url = try #require(file["url"] as? String)
+                let decoded = try await measuredLoudness(of: url)
+                #expect(
+                    abs(decoded.integrated - integrated) <= 0.3,
+                    "\(file["bitrateKbps"] ?? "?") kbps AAC measures \(decoded), source \(integrated) LUFS")
+                #expect(abs(decoded.truePeak - peak) <= 1.0, "\(file["bitrateKbps"] ?? "?") kbps AAC measures \(decoded), source \(peak) dBTP")
+            }
+            // With the gain applied, what the listener hears meets whichever target binds.
+            let adjusted = try await measuredLoudness(of: hls, gainDb: gain)
+            if -14 - measuredSource.integrated <= -1 - measuredSource.truePeak {
+                #expect(abs(adjusted.integrated + 14) <= 0.3, "HLS with \(gain) dB measures \(adjusted)")
+                #expect(adjusted.truePeak <= -1 + 0.5, "HLS with \(gain) dB measures \(adjusted)")
+            } else {
+                #expect(abs(adjusted.truePeak + 1) <= 0.5, "HLS with \(gain) dB measures \(adjusted)")
+                #expect(adjusted.integrated <= -14 + 0.3, "HLS with \(gain) dB measures \(adjusted)")
+            }
 
             // ffmpeg as the HLS and DASH client: the whole track decodes. ffmpeg counts the AAC encoder's
             // padding after the last sample, so the reference is the same encoder's plain M4A, decoded in
@@ -67,23 +94,37 @@ struct PipelineTests {
             for variant in variants {
                 let nominal = Double(try #require(variant["nominal_kbps"] as? Int))
                 let measured = try #require(variant["measured_kbps"] as? Double)
-                #expect(abs(measured - nominal) / nominal <= 0.15, "\(nominal) kbps measured \(measured)")
+                #expect(abs(measured - nominal) / nominal <= 0.15, "HLS \(nominal) kbps measured \(measured)")
                 #expect(variant["playlist_type"] as? String == "vod")
                 #expect(variant["endlist"] as? Bool == true)
                 #expect(variant["has_map"] as? Bool == true)
                 #expect(variant["codecs"] as? String == "mp4a.40.2")
-                #expect((variant["average_bandwidth"] as? Int).map { $0 > 0 } == true)
+                let average = try #require(variant["average_bandwidth"] as? Int)
+                #expect(abs(Double(average) / 1000 - measured) / measured <= 0.05, "AVERAGE-BANDWIDTH \(average), measured \(measured) kbps")
+                #expect(try #require(variant["bandwidth"] as? Int) >= average)
                 let durations = try #require(variant["segment_durations"] as? [Double])
                 #expect(durations.dropLast().allSatisfy { (5.5...6.5).contains($0) }, "\(durations)")
                 #expect(abs(durations.reduce(0, +) - seconds) < 0.1)
-                // The first fragment starts at zero: no gap, and no negative time wrapped around.
-                #expect(variant["first_tfdt"] as? Int == 0, "tfdt \(variant["first_tfdt"] ?? "none")")
-                #expect(variant["init_has_edit_list"] as? Bool == true)  // priming is signalled, not played
+                try checkMedia(variant, seconds: seconds, frame: frame, "HLS \(nominal) kbps")
             }
             let mpd = try #require(report?["dash"] as? [String: Any])
             #expect(mpd["type"] as? String == "static")
-            #expect((mpd["representations"] as? [Any])?.count == 3)
-
+            #expect(abs(try #require(mpd["duration_seconds"] as? Double) - seconds) < 0.1, "\(mpd["duration_seconds"] ?? "none")")
+            let representations = try #require(mpd["representations"] as? [[String: Any]])
+            #expect(representations.compactMap { $0["bandwidth"] as? Int }.sorted() == [96_000, 160_000, 256_000])
+            for representation in representations {
+                let nominal = Double(try #require(representation["bandwidth"] as? Int)) / 1000
+                let label = "DASH \(nominal) kbps"
+                let measured = try #require(representation["measured_kbps"] as? Double)
+                #expect(abs(measured - nominal) / nominal <= 0.15, "\(label) measured \(measured)")
+                #expect(representation["codecs"] as? String == "mp4a.40.2", "\(label)")
+                #expect(representation["mime_type"] as? String == "audio/mp4", "\(label)")
+                #expect(representation["audio_sampling_rate"] as? String == "48000", "\(label)")
+                #expect(representation["template_segment_seconds"] as? Double == 6, "\(label): \(representation)")
+                #expect(representation["segment_count"] as? Int == Int((seconds / 6).rounded(.up)), "\(label)")
+                #expect(representation["status_after_last"] as? Int == 404, "\(label): a segment past the MPD's count exists")
+                try checkMedia(representation, seconds: seconds, frame: frame, label)
+            }
             // Playlists are served with their media types, gzip-compressed when the client accepts it.
             let headers = try await runTool("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", hls]).lowercased()
             #expect(headers.contains("content-type: application/vnd.apple.mpegurl"))
@@ -110,6 +151,21 @@ struct PipelineTests {
                 }
             }
         }
+    }
+
+    /// The segments' own timing, read from their boxes: a 48 kHz media timescale, the first fragment at zero,
+    /// no gaps, segments of about 6 s adding up to the source's length plus at most the encoder's priming frame.
+    func checkMedia(_ facts: [String: Any], seconds: Double, frame: Double, _ label: String) throws {
+        #expect(facts["timescale"] as? Int == 48000, "\(label): timescale \(facts["timescale"] ?? "none")")
+        // The first fragment starts at zero: no gap, and no negative time wrapped around.
+        #expect(facts["first_tfdt"] as? Int == 0, "\(label): tfdt \(facts["first_tfdt"] ?? "none")")
+        #expect(facts["tfdt_continuous"] as? Bool == true, "\(label)")
+        #expect(facts["init_has_edit_list"] as? Bool == true, "\(label)")  // priming is signalled, not played
+        let media = try #require(facts["media_durations"] as? [Double], "\(label)")
+        #expect(media.count == Int((seconds / 6).rounded(.up)), "\(label): \(media)")
+        #expect(media.dropLast().allSatisfy { (5.5...6.5).contains($0) }, "\(label): \(media)")
+        let total = media.reduce(0, +)
+        #expect(total >= seconds && total - seconds <= frame + 0.001, "\(label): segments hold \(total) s")
     }
 
     @Test("the same recording from another artist fails as duplicate_audio; the same artist's re-upload is linked")
@@ -209,6 +265,60 @@ struct PipelineTests {
         try process.run()
         return process
     }
+}
+
+/// EBU R128 integrated loudness (LUFS) and true peak (dBTP) of the audio ffmpeg decodes from `url`, by ffmpeg's
+/// `ebur128` meter, optionally after a gain of `gainDb`.
+func measuredLoudness(of url: String, gainDb: Double? = nil) async throws -> (integrated: Double, truePeak: Double) {
+    let filter = (gainDb.map { "volume=\($0)dB," } ?? "") + "ebur128=peak=true"
+    let log = try await runToolErrors(
+        "ffmpeg", ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", url, "-map", "0:a:0", "-af", filter, "-f", "null", "-"])
+    let summary = try #require(log.range(of: "Summary:", options: .backwards), "no ebur128 summary in: \(log.suffix(500))")
+    func value(_ label: String) throws -> Double {
+        let line = try #require(
+            log[summary.upperBound...].split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) },
+            "no \(label) in the ebur128 summary")
+        return try #require(line.split(separator: " ").dropFirst().first.flatMap { Double($0) }, "cannot read \(line)")
+    }
+    return (try value("I:"), try value("Peak:"))
+}
+
+/// ``measuredLoudness(of:gainDb:)`` of audio in memory.
+func measuredLoudness(ofData audio: Data) async throws -> (integrated: Double, truePeak: Double) {
+    let directory = try temporaryDirectory("encore-loudness")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try audio.write(to: URL(fileURLWithPath: directory + "/audio"))
+    return try await measuredLoudness(of: directory + "/audio")
+}
+
+/// Runs a command-line tool and returns what it wrote to standard error; fails the test on a non-zero exit.
+func runToolErrors(_ tool: String, _ arguments: [String]) async throws -> String {
+    let directory = try temporaryDirectory("encore-tool")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let log = directory + "/stderr"
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+    let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+        DispatchQueue.global().async {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [tool] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = handle
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            process.waitUntilExit()
+            continuation.resume(returning: process.terminationStatus)
+        }
+    }
+    try handle.close()
+    let text = try String(contentsOfFile: log, encoding: .utf8)
+    try #require(status == 0, "\(tool) exited with \(status): \(text.suffix(500))")
+    return text
 }
 
 /// Polls `condition` every 100 ms until it holds or `limit` passes.
