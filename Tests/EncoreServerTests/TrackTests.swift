@@ -11,7 +11,12 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (artist, album) = try await client.artistAndAlbum(token)
-            let created = try await client.createTrack(flac, album: album, token: token)
+            let trackUrl = try await client.upload(flac, token: token)
+            // The upload is on disk, waiting: the emptiness checks below are about a folder that had it.
+            let uploaded = try uploadFiles(server)
+            #expect(uploaded.count == 1, "\(uploaded)")
+            let created = try await HTTP.send(
+                "POST", server.api + "/tracks", json: ["albumId": album, "title": "Svefn-g-englar", "trackUrl": trackUrl], token: token)
             #expect(created.status == 201)
             #expect(created.string("status") == "processing")
             #expect(created.json["trackNumber"] as? Int == 1)
@@ -46,8 +51,14 @@ struct TrackTests {
             // A real media client reads the same URL.
             let probe = try await runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
             #expect(Double(probe.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 4) < 0.05 } == true)
-            // The upload itself is gone: only the committed media folder is left.
-            #expect(try trackFiles(server).allSatisfy { $0.hasPrefix("\(id.lowercased())/media-") })
+            // The upload itself is gone: only the committed media folder is left, and it holds the original and
+            // the playlists.
+            let stored = try trackFiles(server)
+            let media = try #require(stored.first.map { $0.split(separator: "/").prefix(2).joined(separator: "/") }, "no track files")
+            #expect(media.hasPrefix("\(id.lowercased())/media-"))
+            #expect(stored.allSatisfy { $0.hasPrefix(media + "/") }, "\(stored)")
+            #expect(Set(stored).isSuperset(of: ["original.flac", "stream/master.m3u8", "stream/manifest.mpd"].map { media + "/" + $0 }), "\(stored)")
+            #expect(try uploadFiles(server).isEmpty)
             #expect(try leftoverFiles(server).isEmpty)
         }
     }
@@ -84,8 +95,15 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
+            // A good track first: its files show that the listing below is of a real folder.
+            let goodId = try #require(try await client.readyTrack(good, album: album, token: token)["id"] as? String)
+            let goodFiles = try trackFiles(server).filter { $0.hasPrefix(goodId.lowercased() + "/") }
+            #expect(!goodFiles.isEmpty)
             for (name, bytes, reason) in corpus {
-                let created = try await client.createTrack(bytes, album: album, token: token, title: name)
+                let trackUrl = try await client.upload(bytes, token: token)
+                #expect(try uploadFiles(server).count == 1, "\(name): the upload is not on disk")
+                let created = try await HTTP.send(
+                    "POST", server.api + "/tracks", json: ["albumId": album, "title": name, "trackUrl": trackUrl], token: token)
                 #expect(created.status == 201, "\(name)")
                 let id = try #require(created.string("id"))
                 let track = try await client.settled(id, token: token)
@@ -97,8 +115,11 @@ struct TrackTests {
                 #expect(stream.status == 409)
                 #expect(stream.errorCode == "track_failed")
                 #expect(try trackFiles(server).filter { $0.hasPrefix(id.lowercased()) }.isEmpty, "\(name)")
+                #expect(try uploadFiles(server).isEmpty, "\(name)")
             }
             #expect(try leftoverFiles(server).isEmpty)
+            // The failures took nothing of the good track with them.
+            #expect(try trackFiles(server).filter { $0.hasPrefix(goodId.lowercased() + "/") } == goodFiles)
             #expect(try await client.readyTrack(good, album: album, token: token)["status"] as? String == "ready")
         }
     }
@@ -245,6 +266,7 @@ struct TrackTests {
             let id = try #require(try await client.readyTrack(flac, album: album, token: token)["id"] as? String)
             let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
             #expect(try await HTTP.send("GET", url).status == 200)  // now in the media origin's memory too
+            #expect(try trackFiles(server).contains { $0.hasPrefix(id.lowercased() + "/media-") })
             let deleted = try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token)
             #expect(deleted.status == 200)
             #expect(deleted.string("id")?.lowercased() == id.lowercased())
@@ -264,17 +286,20 @@ struct TrackTests {
             let (token, _) = try await client.register()
             let (artist, album) = try await client.artistAndAlbum(token)
             _ = try await client.readyTrack(flac, album: album, token: token)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let album2 = try #require(
                 try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "Two"], token: token).string("id"))
             _ = try await client.readyTrack(flac, album: album2, token: token)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/artists/\(artist)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let (_, album3) = try await client.artistAndAlbum(token)
             let id = try #require(try await client.readyTrack(flac, album: album3, token: token)["id"] as? String)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/users/me", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
             let (listener, _) = try await client.register(role: "listener")
@@ -306,11 +331,22 @@ func trackFiles(_ server: TestServer) throws -> [String] {
     try files(under: server.dataDirectory + "/blobs/tracks")
 }
 
-/// Files left under `uploads/` and in the temporary directory (uploads in flight and render folders).
-func leftoverFiles(_ server: TestServer) throws -> [String] {
-    try files(under: server.dataDirectory + "/blobs/uploads") + files(under: server.dataDirectory + "/tmp")
+/// Files stored under `uploads/` (uploads not yet made tracks).
+func uploadFiles(_ server: TestServer) throws -> [String] {
+    try files(under: server.dataDirectory + "/blobs/uploads")
 }
 
+/// Files left under `uploads/` and in the temporary directory (uploads in flight and render folders). The
+/// temporary directory is never pruned, so it must be there.
+func leftoverFiles(_ server: TestServer) throws -> [String] {
+    let temporary = server.dataDirectory + "/tmp"
+    var isDirectory: ObjCBool = false
+    try #require(FileManager.default.fileExists(atPath: temporary, isDirectory: &isDirectory) && isDirectory.boolValue, "no \(temporary)")
+    return try uploadFiles(server) + files(under: temporary)
+}
+
+/// Files under `path`, relative to it; none when the folder is missing, as the blob store prunes the folders it
+/// empties. An emptiness check means something only once the same listing has been seen to find files.
 func files(under path: String) throws -> [String] {
     guard FileManager.default.fileExists(atPath: path) else { return [] }
     return (FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []).filter { relative in
