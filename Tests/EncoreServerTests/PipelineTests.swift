@@ -228,6 +228,9 @@ struct PipelineTests {
             kill(first.processIdentifier, SIGKILL)
             first.waitUntilExit()
             #expect(try await jobState() == "running 1")  // nobody completed it
+            // What the dead worker left: the upload, and its render folder (checked for removal below).
+            #expect(try trackFiles(server).contains { $0.hasPrefix(id.lowercased() + "/source-") })
+            #expect(try !leftoverFiles(server).isEmpty)
 
             let second = try startWorker(data: data, lease: 2)
             defer {
@@ -248,6 +251,66 @@ struct PipelineTests {
         }
     }
 
+    @Test("two worker processes on one data directory: every job is done exactly once, and both take part")
+    func twoWorkerProcesses() async throws {
+        let count = 8
+        let directory = try temporaryDirectory("encore-race")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        try await withServer({
+            $0.dataDirectory = data
+            $0.workers = 0  // the API only: the two worker processes do every job
+        }) { server in
+            let client = Client(server: server)
+            let (token, _) = try await client.register()
+            let (_, album) = try await client.artistAndAlbum(token)
+            let database = data + "/encore.sqlite"
+            // The jobs are held back until both workers are up and polling, then released at once: the two
+            // race for each of them.
+            var ids: [String] = []
+            for index in 0..<count {
+                let created = try await client.createTrack(
+                    try AudioFixtures.make(seconds: 3, format: "wav"), album: album, token: token, title: "Race \(index)")
+                ids.append(try #require(created.string("id")).lowercased())
+            }
+            _ = try await runTool("sqlite3", [database, "UPDATE job SET runAt = runAt + 1000000000"])
+            let logs = [directory + "/worker-a.log", directory + "/worker-b.log"]
+            let workers = try logs.map { try startWorker(data: data, log: $0) }
+            defer { for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+            for log in logs {
+                let up = try await eventually(within: .seconds(30)) {
+                    (try? String(contentsOfFile: log, encoding: .utf8))?.contains("encore worker ") == true
+                }
+                try #require(up, "\(log): the worker did not start")
+            }
+            _ = try await runTool("sqlite3", [database, "UPDATE job SET runAt = 0"])
+
+            for id in ids {
+                #expect(try await client.settled(id, token: token, within: .seconds(300))["status"] as? String == "ready")
+            }
+            for worker in workers { try await stopWorker(worker) }
+
+            // Every job leased once and done; no worker lost a lease or failed one.
+            let jobs = try await runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id"])
+            #expect(jobs.split(separator: "\n") == Array(repeating: "done 1", count: count), "\(jobs)")
+            // Each track was rendered and committed by exactly one of the two, and each did some of them.
+            var readyLines: [String: [String]] = [:]
+            for log in logs {
+                let text = try String(contentsOfFile: log, encoding: .utf8)
+                #expect(!text.contains("lost its lease") && !text.contains("failed"), "\(log): \(text)")
+                readyLines[log] = ids.flatMap { id in text.components(separatedBy: "track \(id) ready").dropFirst().map { _ in id } }
+            }
+            let rendered = readyLines.values.flatMap { $0 }
+            #expect(rendered.sorted() == ids.sorted(), "rendered \(rendered), expected each of \(ids) once")
+            for log in logs { #expect(readyLines[log]?.isEmpty == false, "\(log) did no job: not a race") }
+            #expect(
+                try await runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                    == "\(count)")
+            for id in ids { #expect(try mediaFolders(server, id).count == 1, "\(id)") }
+            #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
+        }
+    }
+
     func reencode(_ audio: Data, to format: String) async throws -> Data {
         let directory = try temporaryDirectory("encore-reencode")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -256,14 +319,49 @@ struct PipelineTests {
         return try Data(contentsOf: URL(fileURLWithPath: directory + "/out.\(format)"))
     }
 
-    func startWorker(data: String, lease: Int) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try encoreExecutable())
-        process.arguments = ["worker", "--data-dir", data, "--concurrency", "1"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["ENCORE_JOB_LEASE": "\(lease)", "ENCORE_LOG_LEVEL": "error"]) { $1 }
+}
+
+/// Starts `encore worker` on `data` with one job at a time; its output goes to `log` when given.
+func startWorker(data: String, lease: Int? = nil, log: String? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try encoreExecutable())
+    process.arguments = ["worker", "--data-dir", data, "--concurrency", "1"]
+    var environment = ProcessInfo.processInfo.environment
+    environment["ENCORE_LOG_LEVEL"] = log == nil ? "error" : "info"
+    if let lease { environment["ENCORE_JOB_LEASE"] = "\(lease)" }
+    process.environment = environment
+    if let log {
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+    } else {
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return process
+    }
+    try process.run()
+    return process
+}
+
+/// Stops a worker the way an operator would (SIGTERM) and waits for it, killing it after 30 s.
+func stopWorker(_ process: Process) async throws {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGTERM)
+    if try await !eventually(within: .seconds(30), { !process.isRunning }) {
+        kill(process.processIdentifier, SIGKILL)
+        Issue.record("worker \(process.processIdentifier) ignored SIGTERM for 30 s")
+    }
+}
+
+/// Runs `body` while an `encore worker` process serves `data`, and stops it afterwards.
+func withWorker<Result>(data: String, _ body: () async throws -> Result) async throws -> Result {
+    let worker = try startWorker(data: data)
+    do {
+        let result = try await body()
+        try await stopWorker(worker)
+        return result
+    } catch {
+        try await stopWorker(worker)
+        throw error
     }
 }
 
