@@ -211,11 +211,21 @@ struct TrackTests {
     func updateTrack() async throws {
         let first = try AudioFixtures.make(seconds: 1, format: "flac")
         let replacement = try AudioFixtures.make(seconds: 2, format: "mp3", frequency: 660)
-        try await withServer { server in
+        let directory = try temporaryDirectory("encore-replace")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        // No worker in the server: jobs run only while a separate worker process is up, so the replacement
+        // can be caught half-way, queued with the old audio still in place.
+        try await withServer({
+            $0.dataDirectory = data
+            $0.workers = 0
+        }) { server in
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.readyTrack(first, album: album, token: token)["id"] as? String)
+            let created = try await client.createTrack(first, album: album, token: token)
+            let id = try #require(created.string("id"))
+            try await withWorker(data: data) { _ = try await client.settled(id, token: token) }
             let before = try mediaFolders(server, id)
             #expect(before.count == 1)
 
@@ -236,13 +246,38 @@ struct TrackTests {
             let patched = try await HTTP.send(
                 "PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
             #expect(patched.status == 200)
-            #expect(patched.string("status") == "ready")  // the old audio keeps playing meanwhile
-            let settled = try await client.settled(id, token: token)
+            #expect(patched.string("status") == "ready")
+            #expect(patched.json["replacement"] != nil, "the track shows no replacement under way")
+
+            // Mid-replacement: the new audio waits under the track's folder, and the old audio still streams,
+            // from a fresh grant as from the renditions themselves.
+            #expect(try trackFiles(server).contains { $0.hasPrefix(id.lowercased() + "/source-") })
+            let during = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            #expect(during.status == 200)
+            let oldOriginal = try #require((during.json["progressive"] as? [[String: Any]])?.first?["url"] as? String)
+            let oldOriginalBody = try await HTTP.send("GET", oldOriginal)
+            #expect(oldOriginalBody.status == 200)
+            #expect(oldOriginalBody.body == first)
+            let oldHLS = try #require(during.string("hls"))
+            let master = try await HTTP.send("GET", oldHLS)
+            #expect(master.status == 200)
+            let variant = try #require(String(decoding: master.body, as: UTF8.self).split(separator: "\n").first { !$0.hasPrefix("#") })
+            let variantURL = try #require(URL(string: String(variant), relativeTo: URL(string: oldHLS))?.absoluteString)
+            #expect(try await HTTP.send("GET", variantURL).status == 200)
+            // A real client decodes the old audio while the new one waits.
+            let playing = try await runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", oldHLS])
+            #expect(Double(playing.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 1) < 0.1 } == true, "\(playing)")
+            #expect(try mediaFolders(server, id) == before)
+
+            let settled = try await withWorker(data: data) { try await client.settled(id, token: token) }
             #expect((settled["audio"] as? [String: Any])?["codec"] as? String == "mp3")
             let after = try mediaFolders(server, id)
             #expect(after.count == 1)
             #expect(after != before)
             #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
+            // The old renditions are removed: the URLs handed out before the swap answer 404.
+            #expect(try await HTTP.send("GET", oldOriginal).status == 404)
+            #expect(try await HTTP.send("GET", oldHLS).status == 404)
 
             let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
             let original = try #require((stream.json["progressive"] as? [[String: Any]])?.first)
