@@ -4,7 +4,7 @@ import EncoreCore
 import Foundation
 import Testing
 
-@Suite("LocalBlobStore passes the BlobStore contract")
+@Suite("LocalBlobStore passes the BlobStore contract", .timeLimit(.minutes(5)))
 struct LocalBlobStoreTests {
     static let checks: [(String, @Sendable (any BlobStore) async throws -> Void)] = [
         ("put/info/list/delete", BlobStoreContract.putInfoListDelete),
@@ -62,7 +62,7 @@ struct LocalBlobStoreTests {
     }
 }
 
-@Suite("MediaURLSigner")
+@Suite("MediaURLSigner", .timeLimit(.minutes(5)))
 struct MediaURLSignerTests {
     let signer = MediaURLSigner(secret: SymmetricKey(size: .bits256))
     let now = Date(timeIntervalSince1970: 1_800_000_000)

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Runs the catalog store contract against SQLite, each check on a fresh database file.
-@Suite("SQLiteCatalogStore passes the CatalogStore contract")
+@Suite("SQLiteCatalogStore passes the CatalogStore contract", .timeLimit(.minutes(5)))
 struct SQLiteCatalogStoreTests {
     static let checks: [(String, @Sendable (any CatalogStore) async throws -> Void)] = [
         ("users", CatalogStoreContract.usersRoundTripAndEmailsAreUnique),

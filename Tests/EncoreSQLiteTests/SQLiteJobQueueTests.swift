@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("SQLite job queue passes the JobQueue contract; JobRunner runs it")
+@Suite("SQLite job queue passes the JobQueue contract; JobRunner runs it", .timeLimit(.minutes(5)))
 struct SQLiteJobQueueTests {
     static let checks: [(String, @Sendable (any JobQueue) async throws -> Void)] = [
         ("leases", JobQueueContract.leasesAreExclusiveAndExpire),

@@ -5,7 +5,7 @@ import Testing
 
 /// Search over a small real-world catalog: every matching rule, ranking, index upkeep, and a relevance
 /// set of generated and hand-written queries scored by recall@3 and MRR.
-@Suite("Catalog search on SQLite")
+@Suite("Catalog search on SQLite", .timeLimit(.minutes(5)))
 struct SearchTests {
     final class Catalog: Sendable {
         struct Entry: Sendable {

@@ -9,7 +9,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Large files over sendfile")
+@Suite("Large files over sendfile", .timeLimit(.minutes(5)))
 struct LargeSendTests {
     /// A 24 MB object (more than the loopback socket buffers hold, so its send stays under way while the
     /// client reads slowly or not at all) stored straight into the server's blob directory, and the
@@ -66,7 +66,7 @@ struct LargeSendTests {
     }
 }
 
-@Suite("Connection limits")
+@Suite("Connection limits", .timeLimit(.minutes(5)))
 struct ConnectionTests {
     @Test("connections beyond the limit wait for a free slot; idle keep-alive connections are closed and free theirs")
     func boundedConnections() async throws {

@@ -5,7 +5,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("The encore executable")
+@Suite("The encore executable", .timeLimit(.minutes(5)))
 struct ExecutableTests {
     @Test("first start on an empty directory: settings from ENCORE_*, files created, graceful exit on SIGTERM")
     func serveLifecycle() async throws {

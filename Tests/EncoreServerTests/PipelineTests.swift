@@ -6,7 +6,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Media pipeline: ladder, packaging, loudness, fingerprints, crash safety")
+@Suite("Media pipeline: ladder, packaging, loudness, fingerprints, crash safety", .timeLimit(.minutes(10)))
 struct PipelineTests {
     /// Seconds of audio `ffmpeg` decodes from `url` (its `-progress` clock at the end).
     func decodedSeconds(_ url: String) async throws -> Double {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("GET /api/v1/search")
+@Suite("GET /api/v1/search", .timeLimit(.minutes(5)))
 struct SearchAPITests {
     @Test("finds through typos and accents, hydrates results, marks playability, forgets deleted tracks")
     func search() async throws {

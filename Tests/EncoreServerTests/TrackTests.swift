@@ -2,7 +2,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("Tracks: upload → create → stream")
+@Suite("Tracks: upload → create → stream", .timeLimit(.minutes(5)))
 struct TrackTests {
     @Test("an ffmpeg FLAC uploads, is processed to ready, and its original streams back byte-identical")
     func flacRoundTrip() async throws {
