@@ -214,7 +214,7 @@ struct PipelineTests {
             let id = try #require(created.string("id"))
             let database = data + "/encore.sqlite"
             func jobState() async throws -> String {
-                try await runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id DESC LIMIT 1"])
+                try await sqlite(database, "SELECT state || ' ' || attempts FROM job ORDER BY id DESC LIMIT 1")
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             }
 
@@ -243,7 +243,7 @@ struct PipelineTests {
             #expect(try mediaFolders(server, id).count == 1)
             #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
             #expect(
-                try await runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+                try await sqlite(database, "SELECT COUNT(*) FROM fingerprint").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
             // The dead worker's working folder is gone too, once its orphaned ffmpeg has given up.
             #expect(try await eventually(within: .seconds(60)) { try leftoverFiles(server).isEmpty })
             let hls = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
@@ -273,7 +273,7 @@ struct PipelineTests {
                     try AudioFixtures.make(seconds: 3, format: "wav"), album: album, token: token, title: "Race \(index)")
                 ids.append(try #require(created.string("id")).lowercased())
             }
-            _ = try await runTool("sqlite3", [database, "UPDATE job SET runAt = runAt + 1000000000"])
+            _ = try await sqlite(database, "UPDATE job SET runAt = runAt + 1000000000")
             let logs = [directory + "/worker-a.log", directory + "/worker-b.log"]
             let workers = try logs.map { try startWorker(data: data, log: $0) }
             defer { for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
@@ -283,7 +283,7 @@ struct PipelineTests {
                 }
                 try #require(up, "\(log): the worker did not start")
             }
-            _ = try await runTool("sqlite3", [database, "UPDATE job SET runAt = 0"])
+            _ = try await sqlite(database, "UPDATE job SET runAt = 0")
 
             for id in ids {
                 #expect(try await client.settled(id, token: token, within: .seconds(300))["status"] as? String == "ready")
@@ -291,7 +291,7 @@ struct PipelineTests {
             for worker in workers { try await stopWorker(worker) }
 
             // Every job leased once and done; no worker lost a lease or failed one.
-            let jobs = try await runTool("sqlite3", [database, "SELECT state || ' ' || attempts FROM job ORDER BY id"])
+            let jobs = try await sqlite(database, "SELECT state || ' ' || attempts FROM job ORDER BY id")
             #expect(jobs.split(separator: "\n") == Array(repeating: "done 1", count: count), "\(jobs)")
             // Each track was rendered and committed by exactly one of the two, and each did some of them.
             var readyLines: [String: [String]] = [:]
@@ -304,7 +304,7 @@ struct PipelineTests {
             #expect(rendered.sorted() == ids.sorted(), "rendered \(rendered), expected each of \(ids) once")
             for log in logs { #expect(readyLines[log]?.isEmpty == false, "\(log) did no job: not a race") }
             #expect(
-                try await runTool("sqlite3", [database, "SELECT COUNT(*) FROM fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                try await sqlite(database, "SELECT COUNT(*) FROM fingerprint").trimmingCharacters(in: .whitespacesAndNewlines)
                     == "\(count)")
             for id in ids { #expect(try mediaFolders(server, id).count == 1, "\(id)") }
             #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
@@ -363,6 +363,12 @@ func withWorker<Result>(data: String, _ body: () async throws -> Result) async t
         try await stopWorker(worker)
         throw error
     }
+}
+
+/// Runs one SQL statement with the sqlite3 shell, waiting up to 10 s for locks that worker processes hold
+/// (without a busy timeout the shell fails at once with SQLITE_BUSY).
+func sqlite(_ database: String, _ sql: String) async throws -> String {
+    try await runTool("sqlite3", ["-cmd", ".timeout 10000", database, sql])
 }
 
 /// EBU R128 integrated loudness (LUFS) and true peak (dBTP) of the audio ffmpeg decodes from `url`, by ffmpeg's
