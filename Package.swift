@@ -112,7 +112,7 @@ let package = Package(
             path: "Tests/EncoreTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore", "EncoreTestSupport", "EncoreSQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore", "EncoreTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite", "EncoreTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreBlobsTests",

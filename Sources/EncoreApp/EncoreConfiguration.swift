@@ -80,34 +80,40 @@ public struct Setting: Sendable {
 extension EncoreConfiguration {
     /// Every setting, in the order the README lists them.
     public static let settings: [Setting] = [
-        Setting(environmentVariable: "ENCORE_HOST", flags: ["--host"], defaultValue: "127.0.0.1", meaning: "Interface to listen on") {
+        Setting(
+            environmentVariable: "ENCORE_HOST", flags: ["--host"], defaultValue: "127.0.0.1", meaning: "Interface to listen on (`0.0.0.0` for all)"
+        ) {
             $1.host = $0
         },
-        Setting(environmentVariable: "ENCORE_PORT", flags: ["--port"], defaultValue: "8080", meaning: "Port to listen on; 0 picks a free one") {
+        Setting(
+            environmentVariable: "ENCORE_PORT", flags: ["--port"], defaultValue: "8080",
+            meaning: "Port to listen on; `0` picks a free one and prints it"
+        ) {
             $1.port = try integer($0, "ENCORE_PORT", 0...65535)
         },
         Setting(
             environmentVariable: "ENCORE_DATA_DIR", flags: ["--data-dir"], defaultValue: "./data",
-            meaning: "Directory for the secret, work files and, by default, the database and blobs"
+            meaning: "The secret, the pipeline's work files and, unless set apart, the database and blobs"
         ) { $1.dataDirectory = $0 },
         Setting(
             environmentVariable: "ENCORE_DATABASE_URL", flags: [], defaultValue: "sqlite:{data dir}/encore.sqlite",
-            meaning: "Catalog database: `sqlite:PATH`"
+            meaning: "The catalog database: `sqlite:PATH` (one file, WAL mode)"
         ) {
             $1.databaseURL = try location($0, "ENCORE_DATABASE_URL", schemes: ["sqlite"])
         },
         Setting(
-            environmentVariable: "ENCORE_STORAGE", flags: [], defaultValue: "file:{data dir}/blobs", meaning: "Object storage: `file:PATH`"
+            environmentVariable: "ENCORE_STORAGE", flags: [], defaultValue: "file:{data dir}/blobs",
+            meaning: "Object storage: `file:PATH` (a local directory served by Encore's own media origin)"
         ) {
             $1.storageURL = try location($0, "ENCORE_STORAGE", schemes: ["file"])
         },
         Setting(
             environmentVariable: "ENCORE_PUBLIC_URL", flags: ["--public-url"], defaultValue: "http://host:port",
-            meaning: "Base of the signed URLs handed to clients"
+            meaning: "Base of the signed URLs handed to clients (set it behind a proxy)"
         ) { $1.publicBaseURL = $0 },
         Setting(
             environmentVariable: "ENCORE_SECRET", flags: [], defaultValue: "generated into {data dir}/secret.key",
-            meaning: "Master key for tokens and signed URLs, at least 32 characters"
+            meaning: "Master key for tokens and signed URLs (at least 32 characters); the generated file has mode 0600"
         ) {
             guard $0.utf8.count >= 32 else { throw ConfigurationError("ENCORE_SECRET must be at least 32 characters") }
             $1.secret = $0
@@ -121,7 +127,10 @@ extension EncoreConfiguration {
         Setting(environmentVariable: "ENCORE_UPLOAD_URL_TTL", flags: [], defaultValue: "900", meaning: "Upload URL lifetime, seconds") {
             $1.uploadURLLifetime = .seconds(try integer($0, "ENCORE_UPLOAD_URL_TTL", 10...604_800))
         },
-        Setting(environmentVariable: "ENCORE_STREAM_URL_TTL", flags: [], defaultValue: "3600", meaning: "Stream URL lifetime, seconds") {
+        Setting(
+            environmentVariable: "ENCORE_STREAM_URL_TTL", flags: [], defaultValue: "3600",
+            meaning: "Stream URL lifetime, seconds (long enough to finish a long track with range requests)"
+        ) {
             $1.streamURLLifetime = .seconds(try integer($0, "ENCORE_STREAM_URL_TTL", 10...604_800))
         },
         Setting(environmentVariable: "ENCORE_MAX_UPLOAD_BYTES", flags: [], defaultValue: "2147483648", meaning: "Largest audio upload, bytes") {
@@ -132,11 +141,11 @@ extension EncoreConfiguration {
         },
         Setting(
             environmentVariable: "ENCORE_WORKERS", flags: ["--workers", "--concurrency"], defaultValue: "number of cores",
-            meaning: "Pipeline jobs run at once by this process; 0 leaves them to `encore worker` processes"
+            meaning: "Pipeline jobs run at once by this process; `0` leaves them to `encore worker` processes"
         ) { $1.workers = try integer($0, "ENCORE_WORKERS", 0...256) },
         Setting(
             environmentVariable: "ENCORE_JOB_LEASE", flags: [], defaultValue: "60",
-            meaning: "Seconds before a job whose worker stopped heartbeating is retried"
+            meaning: "Seconds before a silent worker's job is given to another"
         ) {
             let seconds = try integer($0, "ENCORE_JOB_LEASE", 1...86_400)
             $1.jobLease = .seconds(seconds)
@@ -144,26 +153,39 @@ extension EncoreConfiguration {
         },
         Setting(
             environmentVariable: "ENCORE_READ_CACHE_MS", flags: [], defaultValue: "1000",
-            meaning: "How stale a cached user/artist/album/track may be after another process changed it; 0 turns the cache off"
+            meaning: "How stale a user, artist, album or track read by id may be when another process changed it (`0`: no cache)"
         ) { $1.readCacheMaxAge = .milliseconds(try integer($0, "ENCORE_READ_CACHE_MS", 0...60_000)) },
         Setting(
-            environmentVariable: "ENCORE_MEDIA_CACHE_MB", flags: [], defaultValue: "64", meaning: "Memory for small media objects served from memory"
+            environmentVariable: "ENCORE_MEDIA_CACHE_MB", flags: [], defaultValue: "64",
+            meaning: "Memory for small media objects (segments, playlists) kept by the media origin (`0`: none)"
         ) { $1.mediaCacheBytes = try integer($0, "ENCORE_MEDIA_CACHE_MB", 0...65_536) << 20 },
-        Setting(environmentVariable: "ENCORE_MAX_CONNECTIONS", flags: [], defaultValue: "10000", meaning: "Connections served at once") {
+        Setting(
+            environmentVariable: "ENCORE_MAX_CONNECTIONS", flags: [], defaultValue: "10000",
+            meaning: "Connections served at once (one accept round may take a few more); more wait in the listen backlog"
+        ) {
             $1.maxConnections = try integer($0, "ENCORE_MAX_CONNECTIONS", 1...1_000_000)
         },
         Setting(
             environmentVariable: "ENCORE_IDLE_TIMEOUT", flags: [], defaultValue: "60",
-            meaning: "Seconds before an idle keep-alive connection is closed"
+            meaning: "Seconds without reads or writes before a keep-alive connection is closed (never while a file is being sent)"
         ) { $1.idleTimeout = .seconds(try integer($0, "ENCORE_IDLE_TIMEOUT", 1...3600)) },
-        Setting(environmentVariable: "ENCORE_FFPROBE", flags: [], defaultValue: "ffprobe", meaning: "ffprobe executable") { $1.ffprobePath = $0 },
-        Setting(environmentVariable: "ENCORE_FFMPEG", flags: [], defaultValue: "ffmpeg", meaning: "ffmpeg executable") { $1.ffmpegPath = $0 },
-        Setting(environmentVariable: "ENCORE_FPCALC", flags: [], defaultValue: "fpcalc", meaning: "Chromaprint fpcalc executable") {
+        Setting(
+            environmentVariable: "ENCORE_FFPROBE", flags: [], defaultValue: "ffprobe",
+            meaning: "ffprobe, looked up on `PATH`; needed only by commands that transcode"
+        ) { $1.ffprobePath = $0 },
+        Setting(
+            environmentVariable: "ENCORE_FFMPEG", flags: [], defaultValue: "ffmpeg",
+            meaning: "ffmpeg, looked up on `PATH`; needed only by commands that transcode"
+        ) { $1.ffmpegPath = $0 },
+        Setting(
+            environmentVariable: "ENCORE_FPCALC", flags: [], defaultValue: "fpcalc",
+            meaning: "Chromaprint's fpcalc, looked up on `PATH`; needed only by commands that transcode"
+        ) {
             $1.fpcalcPath = $0
         },
         Setting(
             environmentVariable: "ENCORE_LOG_LEVEL", flags: [], defaultValue: "info",
-            meaning: "trace, debug, info, notice, warning, error or critical"
+            meaning: "`trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`"
         ) {
             guard let level = Logger.Level(rawValue: $0) else {
                 throw ConfigurationError("ENCORE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, not \($0)")

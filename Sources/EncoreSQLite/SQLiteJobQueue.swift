@@ -38,8 +38,6 @@ struct JobRecord: Codable, EpochDatedRecord {
     }
 }
 
-/// The job queue in the catalog's SQLite file, so that a track row and the job that processes it are
-/// written in one transaction.
 /// The job queue as a table in the catalog's file, so a job is queued in the same transaction as the
 /// change that calls for it.
 struct SQLiteJobQueue: JobQueue {

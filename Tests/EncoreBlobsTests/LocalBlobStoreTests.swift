@@ -6,7 +6,7 @@ import Foundation
 import NIOCore
 import Testing
 
-@Suite("LocalBlobStore passes the BlobStore contract")
+@Suite("LocalBlobStore passes the BlobStore contract", .timeLimit(.minutes(5)))
 struct LocalBlobStoreTests {
     /// `bytes` as an async sequence of buffers of `chunk` bytes, as an HTTP body arrives.
     static func body(_ bytes: [UInt8], chunk: Int = 7) -> AsyncStream<ByteBuffer> {
@@ -94,7 +94,7 @@ struct LocalBlobStoreTests {
 
 private struct Broken: Error {}
 
-@Suite("MediaURLSigner")
+@Suite("MediaURLSigner", .timeLimit(.minutes(5)))
 struct MediaURLSignerTests {
     let signer = MediaURLSigner(secret: SymmetricKey(size: .bits256))
     let now = Date(timeIntervalSince1970: 1_800_000_000)

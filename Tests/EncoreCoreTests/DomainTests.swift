@@ -2,7 +2,7 @@ import EncoreCore
 import Foundation
 import Testing
 
-@Suite("Blob keys")
+@Suite("Blob keys", .timeLimit(.minutes(5)))
 struct BlobKeyTests {
     @Test("valid keys", arguments: ["a", "tracks/abc/original.flac", "uploads/u-1/x_y.z", ".hidden/file", "a/...", "...", "a/.b"])
     func valid(raw: String) {
@@ -36,7 +36,7 @@ struct BlobKeyTests {
     }
 }
 
-@Suite("Validation")
+@Suite("Validation", .timeLimit(.minutes(5)))
 struct ValidationTests {
     @Test func text() throws {
         #expect(try Validate.text("  Sigur Ro\u{301}s \n", field: .name) == "Sigur Rós")  // trimmed and NFC
@@ -70,7 +70,7 @@ struct ValidationTests {
     }
 }
 
-@Suite("Rules")
+@Suite("Rules", .timeLimit(.minutes(5)))
 struct RuleTests {
     @Test func ownership() throws {
         let owner = UUID()
@@ -119,7 +119,7 @@ struct RuleTests {
     }
 }
 
-@Suite("BoundedMemo")
+@Suite("BoundedMemo", .timeLimit(.minutes(5)))
 struct BoundedMemoTests {
     @Test("remembers values and never holds more than its capacity")
     func bounded() {

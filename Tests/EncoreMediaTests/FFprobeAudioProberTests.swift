@@ -3,7 +3,7 @@ import EncoreMedia
 import Foundation
 import Testing
 
-@Suite("FFprobeAudioProber on real ffmpeg output")
+@Suite("FFprobeAudioProber on real ffmpeg output", .timeLimit(.minutes(5)))
 struct FFprobeAudioProberTests {
     static func withFile(_ bytes: Data, _ body: (String) async throws -> Void) async throws {
         let path = NSTemporaryDirectory() + "/encore-media-\(UUID().uuidString)"
@@ -73,7 +73,7 @@ struct FFprobeAudioProberTests {
     }
 }
 
-@Suite("ProcessRunner")
+@Suite("ProcessRunner", .timeLimit(.minutes(5)))
 struct ProcessRunnerTests {
     @Test func capturesOutputAndExitCode() async throws {
         let result = try await ProcessRunner.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], timeout: .seconds(10))

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Runs the data store contract against SQLite, each check on a fresh database file.
-@Suite("SQLiteDataStore passes the DataStore contract")
+@Suite("SQLiteDataStore passes the DataStore contract", .timeLimit(.minutes(5)))
 struct SQLiteDataStoreTests {
     static func withDatabase<T>(_ body: (SQLiteDataStore, String) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "/encore-sqlite-\(UUID().uuidString)"

@@ -5,16 +5,9 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("SQLite job queue passes the JobQueue contract; JobRunner runs it")
+@Suite("SQLite job queue passes the JobQueue contract; JobRunner runs it", .timeLimit(.minutes(5)))
 struct SQLiteJobQueueTests {
-    static let checks: [(String, @Sendable (any JobQueue) async throws -> Void)] = [
-        ("leases", JobQueueContract.leasesAreExclusiveAndExpire),
-        ("retries", JobQueueContract.failuresRetryThenDie),
-        ("permanent", JobQueueContract.permanentFailuresDieAtOnce),
-        ("dying workers", JobQueueContract.jobsOfDyingWorkersComeBackOverTheirAttempts),
-        ("order", JobQueueContract.dueJobsComeOutInOrder),
-        ("concurrency", JobQueueContract.concurrentLeasesNeverShareAJob),
-    ]
+    static let checks = JobQueueContract.checks
 
     static func withStore<T>(_ body: (any JobQueue) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "/encore-jobs-\(UUID().uuidString)"

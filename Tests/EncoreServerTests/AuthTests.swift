@@ -3,7 +3,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("Auth and /users/me")
+@Suite("Auth and /users/me", .timeLimit(.minutes(5)))
 struct AuthTests {
     @Test("register, login, and the token opens /users/me")
     func registerAndLogin() async throws {

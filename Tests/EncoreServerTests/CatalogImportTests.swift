@@ -3,7 +3,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("encore catalog import")
+@Suite("encore catalog import", .timeLimit(.minutes(5)))
 struct CatalogImportTests {
     @Test("imports JSON Lines: dedupes artists and albums, reports bad lines by number, sends audio through the pipeline")
     func importFile() async throws {

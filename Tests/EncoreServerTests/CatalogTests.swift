@@ -3,7 +3,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("Artists and albums")
+@Suite("Artists and albums", .timeLimit(.minutes(5)))
 struct CatalogTests {
     @Test("artists: create, read, list, update, delete; only the owner or an admin may change them")
     func artists() async throws {
@@ -133,7 +133,7 @@ func encoreExecutable() throws -> String {
     return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "build the encore executable first (swift build)")
 }
 
-@Suite("Playlists")
+@Suite("Playlists", .timeLimit(.minutes(5)))
 struct PlaylistTests {
     @Test("add, insert, move and remove entries; positions stay dense")
     func editing() async throws {
@@ -210,7 +210,7 @@ struct PlaylistTests {
     }
 }
 
-@Suite("Errors are JSON with stable codes, never 500s for bad input")
+@Suite("Errors are JSON with stable codes, never 500s for bad input", .timeLimit(.minutes(5)))
 struct ErrorTests {
     @Test("malformed bodies, wrong types, missing fields, oversize bodies, unknown routes and ids")
     func badInput() async throws {
@@ -263,7 +263,7 @@ struct ErrorTests {
     }
 }
 
-@Suite("HTTP validators on API reads")
+@Suite("HTTP validators on API reads", .timeLimit(.minutes(5)))
 struct ValidatorTests {
     @Test("GETs carry an ETag; If-None-Match answers 304 until the resource changes")
     func conditionalGets() async throws {

@@ -42,7 +42,9 @@ struct CommandTests {
     }
 
     /// No media tool can be found: what a machine without ffmpeg and Chromaprint looks like.
-    static let withoutTools = ["ENCORE_FFMPEG": "/nonexistent/ffmpeg", "ENCORE_FFPROBE": "/nonexistent/ffprobe", "ENCORE_FPCALC": "/nonexistent/fpcalc"]
+    static let withoutTools = [
+        "ENCORE_FFMPEG": "/nonexistent/ffmpeg", "ENCORE_FFPROBE": "/nonexistent/ffprobe", "ENCORE_FPCALC": "/nonexistent/fpcalc",
+    ]
 
     @Test("commands that never transcode run without ffmpeg, ffprobe and fpcalc")
     func withoutMediaTools() async throws {
@@ -93,7 +95,8 @@ struct CommandTests {
         #expect(String(readme[start.upperBound..<end.lowerBound]) == EncoreConfiguration.settingsTable, "run `encore settings` and paste it")
         // Every setting a flag can set says so in its --help.
         let help = try await Self.run(["serve", "--help"], environment: [:])
-        for setting in EncoreConfiguration.settings where setting.flags.contains(where: { ["--host", "--port", "--public-url", "--data-dir"].contains($0) }) {
+        for setting in EncoreConfiguration.settings
+        where setting.flags.contains(where: { ["--host", "--port", "--public-url", "--data-dir"].contains($0) }) {
             #expect(help.stdout.contains(setting.environmentVariable), "\(setting.environmentVariable)")
         }
     }

@@ -10,7 +10,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Large files over sendfile")
+@Suite("Large files over sendfile", .timeLimit(.minutes(5)))
 struct LargeSendTests {
     /// A 24 MB object (more than the loopback socket buffers hold, so its send stays under way while the
     /// client reads slowly or not at all) stored straight into the server's blob directory, and the
@@ -48,9 +48,17 @@ struct LargeSendTests {
             try connection.send(request)
             #expect(await connection.readable(within: .seconds(10)))  // the response has begun
             await server.beginShutdown()
-            // Once the server stops accepting, its connections have been told to finish up.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline, (try? RawConnection(port: port)) != nil { try await Task.sleep(for: .milliseconds(20)) }
+            // Once the server stops accepting (a new connection is refused), its connections have been told to
+            // finish up; the send under way must still complete.
+            let refused = try await eventually(within: .seconds(10)) {
+                do {
+                    _ = try RawConnection(port: port)
+                    return false
+                } catch {
+                    return true
+                }
+            }
+            #expect(refused, "the listener still accepts connections 10 s after the shutdown began")
             let responses = await connection.receive(responses: 1)
             #expect(responses.first?.status == 200)
             #expect(responses.first?.body.count == object.count)
@@ -59,7 +67,7 @@ struct LargeSendTests {
     }
 }
 
-@Suite("Connection limits")
+@Suite("Connection limits", .timeLimit(.minutes(5)))
 struct ConnectionTests {
     @Test("connections beyond the limit wait for a free slot; idle keep-alive connections are closed and free theirs")
     func boundedConnections() async throws {

@@ -5,7 +5,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("The encore executable")
+@Suite("The encore executable", .timeLimit(.minutes(5)))
 struct ExecutableTests {
     @Test("first start on an empty directory: settings from ENCORE_*, files created, graceful exit on SIGTERM")
     func serveLifecycle() async throws {
@@ -47,16 +47,39 @@ struct ExecutableTests {
         #expect(process.terminationStatus == 0)
     }
 
-    @Test("malformed settings are refused before anything starts")
-    func badSettings() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try encoreExecutable())
-        process.arguments = ["serve"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["ENCORE_PORT": "eighty", "ENCORE_DATA_DIR": "/nonexistent/never"]) { $1 }
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(!FileManager.default.fileExists(atPath: "/nonexistent/never"))
+    @Test("malformed settings are refused before anything starts, with a message naming the setting")
+    func badSettings() async throws {
+        let directory = try temporaryDirectory("encore-bad-settings")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/never"
+        let cases: [(variable: String, value: String, message: String)] = [
+            ("ENCORE_PORT", "eighty", "ENCORE_PORT must be a whole number in 0…65535, not eighty"),
+            ("ENCORE_LOG_LEVEL", "loud", "ENCORE_LOG_LEVEL must be one of"),
+        ]
+        for (variable, value, message) in cases {
+            let log = directory + "/stderr-\(variable).log"
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try encoreExecutable())
+            process.arguments = ["serve"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["ENCORE_DATA_DIR"] = data
+            environment["ENCORE_PORT"] = "0"  // were the bad setting ignored, no fixed port would be taken
+            environment[variable] = value
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            // Refused at once: a server that started anyway would still be running here.
+            #expect(try await eventually(within: .seconds(30)) { !process.isRunning }, "\(variable)=\(value) did not exit")
+            guard !process.isRunning else { continue }
+            let stderr = try String(contentsOfFile: log, encoding: .utf8)
+            // An ordinary error exit (a crash is a signal), and the reason on standard error.
+            #expect(process.terminationReason == .exit, "\(variable): \(stderr)")
+            #expect(process.terminationStatus == 1, "\(variable): \(stderr)")
+            #expect(stderr.contains(message), "\(variable)=\(value): \(stderr)")
+            #expect(!FileManager.default.fileExists(atPath: data), "\(variable): the data directory was created")
+        }
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import EncoreServer
 
-@Suite("Query strings as clients encode them")
+@Suite("Query strings as clients encode them", .timeLimit(.minutes(1)))
 struct FormQueryTests {
     @Test("+ is a space, %2B a plus, escapes decode, the first of repeated names wins")
     func decoding() throws {

@@ -8,7 +8,7 @@ import Testing
 
 @testable import EncoreServer
 
-@Suite("Media origin: signed URLs, ranges, validators, uploads")
+@Suite("Media origin: signed URLs, ranges, validators, uploads", .timeLimit(.minutes(5)))
 struct MediaOriginTests {
     /// A server with one ready track; hands the test its signed stream URL and the original bytes.
     func withTrack(
@@ -241,7 +241,7 @@ func streamingPut(_ url: String, bytes: Int) async throws -> Int {
     return Int(output) ?? -1
 }
 
-@Suite("Range header parsing")
+@Suite("Range header parsing", .timeLimit(.minutes(5)))
 struct ByteRangeTests {
     @Test func outcomes() {
         #expect(ByteRange.evaluate(nil, size: 100) == .full)
@@ -263,7 +263,7 @@ struct ByteRangeTests {
     }
 }
 
-@Suite("Media object cache")
+@Suite("Media object cache", .timeLimit(.minutes(5)))
 struct MediaObjectCacheTests {
     /// A blob store on a fresh directory, with `count` objects of `size` bytes written straight to disk.
     func withObjects(count: Int, size: Int, _ body: (LocalBlobStore, [BlobKey]) async throws -> Void) async throws {

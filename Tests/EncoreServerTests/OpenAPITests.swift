@@ -4,7 +4,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("OpenAPI document")
+@Suite("OpenAPI document", .timeLimit(.minutes(5)))
 struct OpenAPITests {
     @Test("every route is documented, and everything documented is served")
     func inStepWithRoutes() async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("GET /api/v1/search")
+@Suite("GET /api/v1/search", .timeLimit(.minutes(5)))
 struct SearchAPITests {
     @Test("finds through typos and accents, hydrates results, marks playability, forgets deleted tracks")
     func search() async throws {
@@ -28,12 +28,34 @@ struct SearchAPITests {
             #expect((artists.json["tracks"] as? [Any])?.isEmpty == true)
             #expect((artists.json["top"] as? [String: Any])?["type"] as? String == "artist")
 
-            // A private playlist's title is not searchable; a deleted track disappears at once.
-            _ = try await HTTP.send("POST", server.api + "/playlists", json: ["title": "Secret Starálfur Mix"], token: token)
+            // A private playlist holding the track: its title's words neither find the track nor surface the
+            // playlist, for its owner or anyone else. The track alone still matches, so the empty answers are
+            // about the title, not a search that finds nothing at all.
+            let playlist = try await HTTP.send("POST", server.api + "/playlists", json: ["title": "Secret Starálfur Mix"], token: token)
+            #expect(playlist.status == 201)
+            #expect(playlist.json["isPublic"] as? Bool == false)
+            let playlistId = try #require(playlist.string("id"))
+            let added = try await HTTP.send("POST", server.api + "/playlists/\(playlistId)/tracks", json: ["trackId": readyId], token: token)
+            #expect(added.status == 200)
+            for caller in [listener, token] {
+                let titled = try await HTTP.send("GET", server.api + "/search?q=secret%20staralfur%20mix", token: caller)
+                #expect(titled.status == 200)
+                for kind in ["artists", "albums", "tracks"] {
+                    #expect((titled.json[kind] as? [Any])?.isEmpty == true, "\(kind): \(String(decoding: titled.body, as: UTF8.self))")
+                }
+                #expect(titled.json["top"] == nil || titled.json["top"] is NSNull)
+                let body = String(decoding: titled.body, as: UTF8.self).lowercased()
+                #expect(!body.contains(playlistId.lowercased()), "the playlist's id is in \(body)")
+                #expect(Set(titled.json.keys).isSubset(of: ["query", "top", "artists", "albums", "tracks"]), "\(body)")
+                let alone = try await HTTP.send("GET", server.api + "/search?q=staralfur", token: caller)
+                #expect((alone.json["tracks"] as? [[String: Any]])?.compactMap { ($0["id"] as? String)?.lowercased() } == [readyId.lowercased()])
+            }
+
+            // A deleted track disappears from search at once.
             #expect(try await HTTP.send("DELETE", server.api + "/tracks/\(readyId)", token: token).status == 200)
-            let after = try await HTTP.send("GET", server.api + "/search?q=staralfur%20secret%20mix", token: listener)
-            #expect((after.json["tracks"] as? [Any])?.isEmpty == true)
-            #expect((try await HTTP.send("GET", server.api + "/search?q=staralfur", token: listener).json["tracks"] as? [Any])?.isEmpty == true)
+            let gone = try await HTTP.send("GET", server.api + "/search?q=staralfur", token: listener)
+            #expect(gone.status == 200)
+            #expect((gone.json["tracks"] as? [Any])?.isEmpty == true)
         }
     }
 

@@ -3,7 +3,7 @@ import EncoreServer
 import Foundation
 import Testing
 
-@Suite("Tracks: upload → create → stream")
+@Suite("Tracks: upload → create → stream", .timeLimit(.minutes(5)))
 struct TrackTests {
     @Test("an ffmpeg FLAC uploads, is processed to ready, and its original streams back byte-identical")
     func flacRoundTrip() async throws {
@@ -12,7 +12,12 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (artist, album) = try await client.artistAndAlbum(token)
-            let created = try await client.createTrack(flac, album: album, token: token)
+            let trackUrl = try await client.upload(flac, token: token)
+            // The upload is on disk, waiting: the emptiness checks below are about a folder that had it.
+            let uploaded = try uploadFiles(server)
+            #expect(uploaded.count == 1, "\(uploaded)")
+            let created = try await HTTP.send(
+                "POST", server.api + "/tracks", json: ["albumId": album, "title": "Svefn-g-englar", "trackUrl": trackUrl], token: token)
             #expect(created.status == 201)
             #expect(created.string("status") == "processing")
             #expect(created.json["trackNumber"] as? Int == 1)
@@ -47,8 +52,14 @@ struct TrackTests {
             // A real media client reads the same URL.
             let probe = try await runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", url])
             #expect(Double(probe.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 4) < 0.05 } == true)
-            // The upload itself is gone: only the committed media folder is left.
-            #expect(try trackFiles(server).allSatisfy { $0.hasPrefix("\(id.lowercased())/media-") })
+            // The upload itself is gone: only the committed media folder is left, and it holds the original and
+            // the playlists.
+            let stored = try trackFiles(server)
+            let media = try #require(stored.first.map { $0.split(separator: "/").prefix(2).joined(separator: "/") }, "no track files")
+            #expect(media.hasPrefix("\(id.lowercased())/media-"))
+            #expect(stored.allSatisfy { $0.hasPrefix(media + "/") }, "\(stored)")
+            #expect(Set(stored).isSuperset(of: ["original.flac", "stream/master.m3u8", "stream/manifest.mpd"].map { media + "/" + $0 }), "\(stored)")
+            #expect(try uploadFiles(server).isEmpty)
             #expect(try leftoverFiles(server).isEmpty)
         }
     }
@@ -121,8 +132,15 @@ struct TrackTests {
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
+            // A good track first: its files show that the listing below is of a real folder.
+            let goodId = try #require(try await client.readyTrack(good, album: album, token: token)["id"] as? String)
+            let goodFiles = try trackFiles(server).filter { $0.hasPrefix(goodId.lowercased() + "/") }
+            #expect(!goodFiles.isEmpty)
             for (name, bytes, reason) in corpus {
-                let created = try await client.createTrack(bytes, album: album, token: token, title: name)
+                let trackUrl = try await client.upload(bytes, token: token)
+                #expect(try uploadFiles(server).count == 1, "\(name): the upload is not on disk")
+                let created = try await HTTP.send(
+                    "POST", server.api + "/tracks", json: ["albumId": album, "title": name, "trackUrl": trackUrl], token: token)
                 #expect(created.status == 201, "\(name)")
                 let id = try #require(created.string("id"))
                 let track = try await client.settled(id, token: token)
@@ -134,8 +152,11 @@ struct TrackTests {
                 #expect(stream.status == 409)
                 #expect(stream.errorCode == "track_failed")
                 #expect(try trackFiles(server).filter { $0.hasPrefix(id.lowercased()) }.isEmpty, "\(name)")
+                #expect(try uploadFiles(server).isEmpty, "\(name)")
             }
             #expect(try leftoverFiles(server).isEmpty)
+            // The failures took nothing of the good track with them.
+            #expect(try trackFiles(server).filter { $0.hasPrefix(goodId.lowercased() + "/") } == goodFiles)
             #expect(try await client.readyTrack(good, album: album, token: token)["status"] as? String == "ready")
         }
     }
@@ -227,11 +248,21 @@ struct TrackTests {
     func updateTrack() async throws {
         let first = try AudioFixtures.make(seconds: 1, format: "flac")
         let replacement = try AudioFixtures.make(seconds: 2, format: "mp3", frequency: 660)
-        try await withServer { server in
+        let directory = try temporaryDirectory("encore-replace")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        // No worker in the server: jobs run only while a separate worker process is up, so the replacement
+        // can be caught half-way, queued with the old audio still in place.
+        try await withServer({
+            $0.dataDirectory = data
+            $0.workers = 0
+        }) { server in
             let client = Client(server: server)
             let (token, _) = try await client.register()
             let (_, album) = try await client.artistAndAlbum(token)
-            let id = try #require(try await client.readyTrack(first, album: album, token: token)["id"] as? String)
+            let created = try await client.createTrack(first, album: album, token: token)
+            let id = try #require(created.string("id"))
+            try await withWorker(data: data) { _ = try await client.settled(id, token: token) }
             let before = try mediaFolders(server, id)
             #expect(before.count == 1)
 
@@ -252,13 +283,38 @@ struct TrackTests {
             let patched = try await HTTP.send(
                 "PATCH", server.api + "/tracks/\(id)", json: ["trackUrl": try #require(grant.string("trackUrl"))], token: token)
             #expect(patched.status == 200)
-            #expect(patched.string("status") == "ready")  // the old audio keeps playing meanwhile
-            let settled = try await client.settled(id, token: token)
+            #expect(patched.string("status") == "ready")
+            #expect(patched.json["replacement"] != nil, "the track shows no replacement under way")
+
+            // Mid-replacement: the new audio waits under the track's folder, and the old audio still streams,
+            // from a fresh grant as from the renditions themselves.
+            #expect(try trackFiles(server).contains { $0.hasPrefix(id.lowercased() + "/source-") })
+            let during = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
+            #expect(during.status == 200)
+            let oldOriginal = try #require((during.json["progressive"] as? [[String: Any]])?.first?["url"] as? String)
+            let oldOriginalBody = try await HTTP.send("GET", oldOriginal)
+            #expect(oldOriginalBody.status == 200)
+            #expect(oldOriginalBody.body == first)
+            let oldHLS = try #require(during.string("hls"))
+            let master = try await HTTP.send("GET", oldHLS)
+            #expect(master.status == 200)
+            let variant = try #require(String(decoding: master.body, as: UTF8.self).split(separator: "\n").first { !$0.hasPrefix("#") })
+            let variantURL = try #require(URL(string: String(variant), relativeTo: URL(string: oldHLS))?.absoluteString)
+            #expect(try await HTTP.send("GET", variantURL).status == 200)
+            // A real client decodes the old audio while the new one waits.
+            let playing = try await runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", oldHLS])
+            #expect(Double(playing.trimmingCharacters(in: .whitespacesAndNewlines)).map { abs($0 - 1) < 0.1 } == true, "\(playing)")
+            #expect(try mediaFolders(server, id) == before)
+
+            let settled = try await withWorker(data: data) { try await client.settled(id, token: token) }
             #expect((settled["audio"] as? [String: Any])?["codec"] as? String == "mp3")
             let after = try mediaFolders(server, id)
             #expect(after.count == 1)
             #expect(after != before)
             #expect(try trackFiles(server).filter { $0.contains("/source-") }.isEmpty)
+            // The old renditions are removed: the URLs handed out before the swap answer 404.
+            #expect(try await HTTP.send("GET", oldOriginal).status == 404)
+            #expect(try await HTTP.send("GET", oldHLS).status == 404)
 
             let stream = try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token)
             let original = try #require((stream.json["progressive"] as? [[String: Any]])?.first)
@@ -282,6 +338,7 @@ struct TrackTests {
             let id = try #require(try await client.readyTrack(flac, album: album, token: token)["id"] as? String)
             let url = try #require(try await HTTP.send("GET", server.api + "/tracks/\(id)/stream", token: token).string("hls"))
             #expect(try await HTTP.send("GET", url).status == 200)  // now in the media origin's memory too
+            #expect(try trackFiles(server).contains { $0.hasPrefix(id.lowercased() + "/media-") })
             let deleted = try await HTTP.send("DELETE", server.api + "/tracks/\(id)", token: token)
             #expect(deleted.status == 200)
             #expect(deleted.string("id")?.lowercased() == id.lowercased())
@@ -301,17 +358,20 @@ struct TrackTests {
             let (token, _) = try await client.register()
             let (artist, album) = try await client.artistAndAlbum(token)
             _ = try await client.readyTrack(flac, album: album, token: token)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/albums/\(album)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let album2 = try #require(
                 try await HTTP.send("POST", server.api + "/albums", json: ["artistId": artist, "title": "Two"], token: token).string("id"))
             _ = try await client.readyTrack(flac, album: album2, token: token)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/artists/\(artist)", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
 
             let (_, album3) = try await client.artistAndAlbum(token)
             let id = try #require(try await client.readyTrack(flac, album: album3, token: token)["id"] as? String)
+            #expect(try !trackFiles(server).isEmpty)
             #expect(try await HTTP.send("DELETE", server.api + "/users/me", token: token).status == 200)
             #expect(try trackFiles(server).isEmpty)
             let (listener, _) = try await client.register(role: "listener")
@@ -343,11 +403,22 @@ func trackFiles(_ server: TestServer) throws -> [String] {
     try files(under: server.dataDirectory + "/blobs/tracks")
 }
 
-/// Files left under `uploads/` and in the temporary directory (uploads in flight and render folders).
-func leftoverFiles(_ server: TestServer) throws -> [String] {
-    try files(under: server.dataDirectory + "/blobs/uploads") + files(under: server.dataDirectory + "/tmp")
+/// Files stored under `uploads/` (uploads not yet made tracks).
+func uploadFiles(_ server: TestServer) throws -> [String] {
+    try files(under: server.dataDirectory + "/blobs/uploads")
 }
 
+/// Files left under `uploads/` and in the temporary directory (uploads in flight and render folders). The
+/// temporary directory is never pruned, so it must be there.
+func leftoverFiles(_ server: TestServer) throws -> [String] {
+    let temporary = server.dataDirectory + "/tmp"
+    var isDirectory: ObjCBool = false
+    try #require(FileManager.default.fileExists(atPath: temporary, isDirectory: &isDirectory) && isDirectory.boolValue, "no \(temporary)")
+    return try uploadFiles(server) + files(under: temporary)
+}
+
+/// Files under `path`, relative to it; none when the folder is missing, as the blob store prunes the folders it
+/// empties. An emptiness check means something only once the same listing has been seen to find files.
 func files(under path: String) throws -> [String] {
     guard FileManager.default.fileExists(atPath: path) else { return [] }
     return (FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []).filter { relative in

@@ -1,0 +1,55 @@
+import EncoreCore
+import Foundation
+
+/// Password hashing for tests of the services: a fast, reversible stand-in for bcrypt that keeps the
+/// contract that matters to them (a hash verifies its own password and no other; never the clear text).
+public struct FastTestHasher: PasswordHasher {
+    public init() {}
+
+    public func hash(_ password: String) async throws -> String {
+        "test$" + String(password.reversed()) + "$" + String(password.utf8.count)
+    }
+
+    public func verify(_ password: String, against hash: String) async throws -> Bool {
+        try await self.hash(password) == hash
+    }
+
+    public func spendVerificationTime(_ password: String) async {}
+}
+
+/// The services over in-memory fakes, with a fixed clock: what the core's unit tests work on.
+public struct ServiceFixture: Sendable {
+    public let store: InMemoryDataStore
+    public let blobs: InMemoryBlobStore
+    public let services: EncoreServices
+    public static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    public init(settings: ServiceEnvironment.Settings = .init(maxUploadBytes: 1000)) {
+        store = InMemoryDataStore()
+        blobs = InMemoryBlobStore()
+        let environment = ServiceEnvironment(store: store, blobs: blobs, settings: settings, now: { Self.now })
+        services = EncoreServices(environment: environment, hasher: FastTestHasher(), search: NoSearch())
+    }
+
+    /// A registered account and the principal acting as it.
+    public func account(_ role: Role = .artist) async throws -> (User, Principal) {
+        let user = try await services.accounts.register(
+            email: "\(role.rawValue)-\(UUID().uuidString.prefix(8))@example.com", password: "a long password", displayName: "Someone", role: role)
+        return (user, Principal(userId: user.id, role: user.role))
+    }
+
+    /// An uploaded file of `size` bytes, as a client's `PUT` to its grant would leave it, and its `trackUrl`.
+    public func upload(_ principal: Principal, size: Int = 100) async throws -> String {
+        let grant = try services.tracks.uploadGrant(principal)
+        let reference = try UploadReference(parsing: grant.trackUrl, for: principal)
+        _ = try blobs.store(Data(repeating: 7, count: size), at: reference.key)
+        return grant.trackUrl
+    }
+}
+
+/// A search engine that finds nothing: for services tests that never search.
+public struct NoSearch: CatalogSearch {
+    public init() {}
+    public func search(_ request: SearchRequest) async throws -> SearchResults { SearchResults(artists: [], albums: [], tracks: []) }
+    public func reindex() async throws -> Int { 0 }
+}
