@@ -6,16 +6,7 @@ import Testing
 /// The use-case services' rules, on in-memory fakes: no sockets, no files, no ffmpeg.
 @Suite("Use-case services", .timeLimit(.minutes(1)))
 struct ServiceTests {
-    static func code(_ body: () async throws -> Void) async -> String? {
-        do {
-            try await body()
-            return nil
-        } catch let error as EncoreError {
-            return error.code.rawValue
-        } catch {
-            return "other:\(error)"
-        }
-    }
+    static func code(_ body: () async throws -> Void) async -> String? { await errorCode(body) }
 
     @Test("accounts: no admin over the API, one error for unknown emails and wrong passwords, current password for changes")
     func accounts() async throws {
@@ -122,10 +113,8 @@ struct ServiceTests {
     func replacementAndDeletion() async throws {
         let fixture = ServiceFixture()
         let (_, artist) = try await fixture.account(.artist)
-        let profile = try await fixture.services.catalog.createArtist(artist, name: "A", bio: nil, country: nil)
-        let album = try await fixture.services.catalog.createAlbum(artist, artistId: profile.id, title: "B", genre: nil, releaseDate: nil)
         let tracks = fixture.services.tracks
-        let track = try await tracks.createTrack(artist, albumId: album.id, title: "T", trackUrl: try await fixture.upload(artist), trackNumber: nil)
+        let (_, _, track) = try await fixture.publishedTrack(artist)
         let media = DataStoreContract.media(for: track)
         _ = try await fixture.store.tracks.updateTrack(id: track.id) { track in
             track.media = media
@@ -158,10 +147,7 @@ struct ServiceTests {
         let fixture = ServiceFixture()
         let (_, artist) = try await fixture.account(.artist)
         let (_, listener) = try await fixture.account(.listener)
-        let profile = try await fixture.services.catalog.createArtist(artist, name: "A", bio: nil, country: nil)
-        let album = try await fixture.services.catalog.createAlbum(artist, artistId: profile.id, title: "B", genre: nil, releaseDate: nil)
-        let track = try await fixture.services.tracks.createTrack(
-            artist, albumId: album.id, title: "T", trackUrl: try await fixture.upload(artist), trackNumber: nil)
+        let (_, _, track) = try await fixture.publishedTrack(artist)
         let playback = fixture.services.playback
         #expect(await Self.code { _ = try await playback.stream(listener, trackId: track.id) } == "track_not_ready")
         _ = try await fixture.store.tracks.updateTrack(id: track.id) {
@@ -184,10 +170,7 @@ struct ServiceTests {
         let fixture = ServiceFixture()
         let (_, artist) = try await fixture.account(.artist)
         let (_, listener) = try await fixture.account(.listener)
-        let profile = try await fixture.services.catalog.createArtist(artist, name: "A", bio: nil, country: nil)
-        let album = try await fixture.services.catalog.createAlbum(artist, artistId: profile.id, title: "B", genre: nil, releaseDate: nil)
-        let track = try await fixture.services.tracks.createTrack(
-            artist, albumId: album.id, title: "T", trackUrl: try await fixture.upload(artist), trackNumber: nil)
+        let (_, _, track) = try await fixture.publishedTrack(artist)
         let plays = fixture.services.plays
         _ = try await fixture.store.tracks.updateTrack(id: track.id) { $0.durationMs = 200_000 }
         let id = UUID()

@@ -19,16 +19,7 @@ public enum BlobStoreContract {
         ("writable", writableStoresSaySo),
     ]
 
-    public static func errorCode(_ body: () async throws -> Void) async -> String? {
-        do {
-            try await body()
-            return nil
-        } catch let error as EncoreError {
-            return error.code.rawValue
-        } catch {
-            return "other:\(error)"
-        }
-    }
+    public static func errorCode(_ body: () async throws -> Void) async -> String? { await EncoreTestSupport.errorCode(body) }
 
     /// A new local file holding `bytes`, in a scratch directory of its own.
     public static func file(_ bytes: [UInt8]) throws -> String {

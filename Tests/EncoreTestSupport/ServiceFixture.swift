@@ -38,12 +38,33 @@ public struct ServiceFixture: Sendable {
         return (user, Principal(userId: user.id, role: user.role))
     }
 
+    /// An artist profile and an album of `principal`'s, and a track made from an upload, still processing.
+    public func publishedTrack(_ principal: Principal) async throws -> (artist: Artist, album: Album, track: Track) {
+        let artist = try await services.catalog.createArtist(principal, name: "A", bio: nil, country: nil)
+        let album = try await services.catalog.createAlbum(principal, artistId: artist.id, title: "B", genre: nil, releaseDate: nil)
+        let track = try await services.tracks.createTrack(
+            principal, albumId: album.id, title: "T", trackUrl: try await upload(principal), trackNumber: nil)
+        return (artist, album, track)
+    }
+
     /// An uploaded file of `size` bytes, as a client's `PUT` to its grant would leave it, and its `trackUrl`.
     public func upload(_ principal: Principal, size: Int = 100) async throws -> String {
         let grant = try services.tracks.uploadGrant(principal)
         let reference = try UploadReference(parsing: grant.trackUrl, for: principal)
         _ = try blobs.store(Data(repeating: 7, count: size), at: reference.key)
         return grant.trackUrl
+    }
+}
+
+/// The code of the ``EncoreError`` that `body` throws; nil when it succeeds, `other:…` for any other error.
+public func errorCode(_ body: () async throws -> Void) async -> String? {
+    do {
+        try await body()
+        return nil
+    } catch let error as EncoreError {
+        return error.code.rawValue
+    } catch {
+        return "other:\(error)"
     }
 }
 
