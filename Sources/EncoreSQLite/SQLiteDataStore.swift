@@ -53,12 +53,16 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
             let pool = executor.pool
             try await executor.mappingConflicts { try await pool.writeWithoutTransaction { db in try db.beginTransaction(.immediate) } }
             let inner = SQLiteDataStore(executor: SQLiteExecutor(pool: pool, gate: executor.gate, inTransaction: true))
+            // COMMIT and ROLLBACK run in tasks of their own: GRDB refuses accesses from a cancelled task, and a
+            // transaction left open would block every later write of this process.
             do {
                 let result = try await body(inner)
-                try await executor.mappingConflicts { try await pool.writeWithoutTransaction { db in try db.commit() } }
+                try await executor.mappingConflicts {
+                    try await Task { try await pool.writeWithoutTransaction { db in try db.commit() } }.value
+                }
                 return result
             } catch {
-                try? await pool.writeWithoutTransaction { db in if db.isInsideTransaction { try db.rollback() } }
+                await Task { try? await pool.writeWithoutTransaction { db in if db.isInsideTransaction { try db.rollback() } } }.value
                 throw error
             }
         }

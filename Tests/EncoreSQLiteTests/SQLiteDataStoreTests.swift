@@ -86,6 +86,31 @@ struct SQLiteDataStoreTests {
         }
     }
 
+    @Test("a transaction cancelled midway is rolled back, and the store takes writes afterwards")
+    func cancelledTransaction() async throws {
+        try await Self.withDatabase { store, _ in
+            let (_, _, album) = try await DataStoreContract.seed(store)
+            let doomed = DataStoreContract.track(album: album, number: 1)
+            let (started, signal) = AsyncStream<Void>.makeStream()
+            let task = Task {
+                try await store.transaction { tx in
+                    _ = try await tx.tracks.insertTrack(doomed)
+                    signal.yield()
+                    try await Task.sleep(for: .seconds(60))  // cancelled here, with the insert uncommitted
+                    _ = try await tx.tracks.updateTrack(id: doomed.id) { $0.title = "never" }
+                }
+            }
+            _ = await started.first { _ in true }
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+            #expect(try await store.tracks.track(id: doomed.id) == nil)
+            let next = try await store.tracks.insertTrack(DataStoreContract.track(album: album, number: 2))
+            #expect(try await store.tracks.track(id: next.id) == next)
+            try await store.transaction { tx in _ = try await tx.catalog.updateAlbum(id: album.id) { $0.title = "After" } }
+            #expect(try await store.catalog.album(id: album.id)?.title == "After")
+        }
+    }
+
     @Test("reopening a database keeps its data and does not re-run migrations")
     func reopen() async throws {
         try await Self.withDatabase { store, directory in
