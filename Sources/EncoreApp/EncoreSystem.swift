@@ -93,11 +93,12 @@ public func buildApplication(
     var logger = Logger(label: "encore")
     logger.logLevel = configuration.logLevel
     let system = try EncoreSystem.open(configuration)
-    let background: [any Service] = configuration.workers > 0 ? [JobRunnerService(runner: try system.jobRunner(logger: logger))] : []
+    // Services stop in reverse order: the HTTP server first, then the workers, and the database last.
+    var background: [any Service] = [CloseOnShutdown(database: system.database)]
+    if configuration.workers > 0 { background.append(JobRunnerService(runner: try system.jobRunner(logger: logger))) }
     let settings = ServerSettings(
         host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
-        mediaCacheBytes: configuration.mediaCacheBytes, maxConnections: configuration.maxConnections, idleTimeout: configuration.idleTimeout,
-        logLevel: configuration.logLevel)
+        mediaCacheBytes: configuration.mediaCacheBytes, maxConnections: configuration.maxConnections, idleTimeout: configuration.idleTimeout)
     return try await buildServer(
         system.serverDependencies(backgroundServices: background), settings: settings, logger: logger, onListening: onListening)
 }
@@ -115,5 +116,15 @@ public struct JobRunnerService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { await runner.run() }
+    }
+}
+
+/// Closes the database once everything else has stopped, so that its files are complete and released.
+struct CloseOnShutdown: Service {
+    let database: SQLiteDataStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try database.close()
     }
 }

@@ -33,9 +33,59 @@ public struct CachedDataStore: DataStore {
 
     public func ping() async throws { try await base.ping() }
 
-    /// The body works on the base store's transaction; the cache is emptied around all of it.
+    /// The body works on the base store's transaction, uncached (a read inside it may see uncommitted
+    /// rows, which must never be remembered). The cache is emptied after the commit only when the body used
+    /// a repository whose entities are cached: a play report or a job leaves it warm.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any DataStore) async throws -> T) async throws -> T {
-        try await cache.write { try await base.transaction(body) }
+        let touched = TouchFlag()
+        do {
+            let result = try await base.transaction { tx in try await body(TouchTracking(base: tx, touched: touched)) }
+            if touched.isSet { cache.invalidate() }
+            return result
+        } catch {
+            if touched.isSet { cache.invalidate() }  // a failed COMMIT may still have landed
+            throw error
+        }
+    }
+}
+
+private final class TouchFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}
+
+/// A transaction's store that notes when a repository with cached entities is used.
+private struct TouchTracking: DataStore {
+    let base: any DataStore
+    let touched: TouchFlag
+
+    private func touch() { touched.set() }
+
+    var accounts: any AccountRepository {
+        touch()
+        return base.accounts
+    }
+
+    var catalog: any CatalogRepository {
+        touch()
+        return base.catalog
+    }
+
+    var tracks: any TrackRepository {
+        touch()
+        return base.tracks
+    }
+
+    var playlists: any PlaylistRepository { base.playlists }
+    var plays: any PlayRepository { base.plays }
+    var jobs: any JobQueue { base.jobs }
+    var searchIndex: any SearchIndexWriter { base.searchIndex }
+
+    func ping() async throws { try await base.ping() }
+
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any DataStore) async throws -> T) async throws -> T {
+        try await body(self)
     }
 }
 

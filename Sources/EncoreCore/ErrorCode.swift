@@ -80,6 +80,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case trackNotReady = "track_not_ready"
     case trackFailed = "track_failed"
     case playlistFull = "playlist_full"
+    case playIdTaken = "play_id_taken"
     case rangeNotSatisfiable = "range_not_satisfiable"
 
     // MARK: Limits
@@ -122,7 +123,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
             .objectNotFound:
             .notFound
         case .conflict, .emailTaken, .trackNumberTaken, .uploadAlreadyUsed, .referenceMissing, .objectExists, .trackNotReady, .trackFailed,
-            .playlistFull, .rangeNotSatisfiable:
+            .playlistFull, .playIdTaken, .rangeNotSatisfiable:
             .conflict
         case .bodyTooLarge, .uploadTooLarge:
             .tooLarge

@@ -70,8 +70,9 @@ public protocol PlaylistRepository: Sendable {
 
 /// Listening history: what users played, and for how long.
 public protocol PlayRepository: Sendable {
-    /// Records a play; false when a play with the same id was recorded already (reports are idempotent).
-    func recordPlay(_ play: Play) async throws -> Bool
+    /// Records a play, or returns the one already recorded under its id (reports are idempotent), saying
+    /// which. Throws `play_id_taken` when the id is another user's play.
+    func recordPlay(_ play: Play) async throws -> (play: Play, recorded: Bool)
     /// Plays of a track that count (``Play/countsAsPlay``).
     func playCount(trackId: UUID) async throws -> Int
     /// A user's plays, newest first.

@@ -46,7 +46,9 @@ public struct TrackPipeline: JobHandler {
         guard let mediaPrefix = TrackKeys.mediaPrefix(forSource: task.sourceKey) else {
             throw PermanentJobFailure("not a source key: \(task.sourceKey)")
         }
-        guard let track = try await store.tracks.track(id: task.trackId), track.sourceKey == task.sourceKey else {
+        // Read in a transaction, past any read cache: a cached copy may predate the replacement this job is for.
+        let current = try await store.transaction { tx in try await tx.tracks.track(id: task.trackId) }
+        guard let track = current, track.sourceKey == task.sourceKey else {
             try await blobs.deleteAll(under: mediaPrefix)  // deleted or replaced meanwhile: leave nothing behind
             return
         }
@@ -134,7 +136,8 @@ public struct TrackPipeline: JobHandler {
     }
 
     /// Commits the outcome for the upload, only if the track still waits for that upload (it was not
-    /// deleted or replaced meanwhile): the track, its fingerprint and its search entry change together.
+    /// deleted or replaced meanwhile): the track and its fingerprint change together. (No indexed field
+    /// changes here, so the search index is left alone.)
     /// Returns the track before and after, or nil when the outcome is stale.
     private func finish(_ task: TrackProcessingJob, outcome: ProcessingOutcome) async throws -> (before: Track, after: Track)? {
         try await store.transaction { tx -> (before: Track, after: Track)? in

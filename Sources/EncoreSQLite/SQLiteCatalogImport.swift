@@ -22,7 +22,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
 
     let executor: SQLiteExecutor
     let owner: UUID
-    /// Touched only inside the executor.s write closure, one batch at a time (see above).
+    /// Touched only inside the executor's write closure, one batch at a time (see above).
     private var state = State()
 
     init(executor: SQLiteExecutor, owner: UUID) {

@@ -26,7 +26,7 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
-        executor = SQLiteExecutor(pool: pool, gate: WriteGate(), inTransaction: false)
+        executor = SQLiteExecutor(pool: pool, gate: AsyncGate())
     }
 
     init(executor: SQLiteExecutor) {
@@ -48,24 +48,40 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any DataStore) async throws -> T) async throws -> T {
-        if executor.inTransaction { return try await body(self) }  // nested: part of the enclosing transaction
+        if executor.openTransaction != nil { return try await body(self) }  // nested: part of the enclosing transaction
+        try executor.refuseWriteInsideOwnTransaction()
         return try await executor.gate.withGate {
             let pool = executor.pool
-            try await executor.mappingConflicts { try await pool.writeWithoutTransaction { db in try db.beginTransaction(.immediate) } }
-            let inner = SQLiteDataStore(executor: SQLiteExecutor(pool: pool, gate: executor.gate, inTransaction: true))
+            try await executor.mappingConflicts {
+                try await pool.writeWithoutTransaction { db in
+                    // Defensive: nothing may be left open between transactions (a failed ROLLBACK would leave it).
+                    if db.isInsideTransaction { try db.rollback() }
+                    try db.beginTransaction(.immediate)
+                }
+            }
+            let open = OpenTransaction()
+            let inner = SQLiteDataStore(executor: SQLiteExecutor(pool: pool, gate: executor.gate, openTransaction: open))
             // COMMIT and ROLLBACK run in tasks of their own: GRDB refuses accesses from a cancelled task, and a
             // transaction left open would block every later write of this process.
             do {
-                let result = try await body(inner)
+                let result = try await SQLiteExecutor.$transactionGate.withValue(ObjectIdentifier(executor.gate)) { try await body(inner) }
+                open.close()
                 try await executor.mappingConflicts {
                     try await Task { try await pool.writeWithoutTransaction { db in try db.commit() } }.value
                 }
                 return result
             } catch {
+                open.close()
                 await Task { try? await pool.writeWithoutTransaction { db in if db.isInsideTransaction { try db.rollback() } } }.value
                 throw error
             }
         }
+    }
+
+    /// Closes every connection. Needed before the file is deleted: SQLite shares lock state between
+    /// connections to the same inode, and a deleted file's inode can be reused by a new database.
+    public func close() throws {
+        try executor.pool.close()
     }
 
     public func beginImport(owner: UUID) -> any CatalogImportSession {
@@ -77,25 +93,48 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
 /// inside one transaction left open on the writer by ``SQLiteDataStore/transaction(_:)``.
 struct SQLiteExecutor: Sendable {
     let pool: DatabasePool
-    let gate: WriteGate
-    let inTransaction: Bool
+    /// One writer at a time for this process: a transaction holds it from `BEGIN` to `COMMIT`, so that no
+    /// other write of this process lands inside it.
+    let gate: AsyncGate
+    /// Set while statements run inside a transaction of ``SQLiteDataStore/transaction(_:)``.
+    let openTransaction: OpenTransaction?
+
+    init(pool: DatabasePool, gate: AsyncGate, openTransaction: OpenTransaction? = nil) {
+        self.pool = pool
+        self.gate = gate
+        self.openTransaction = openTransaction
+    }
+
+    /// The gate of the transaction the current task runs in, if any: a write through the outer store
+    /// from inside that transaction would wait for its own gate forever.
+    @TaskLocal static var transactionGate: ObjectIdentifier?
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         // Inside a transaction, reads must see its uncommitted writes: they go to the writer too.
-        if inTransaction { return try await pool.writeWithoutTransaction(body) }
+        if let openTransaction { return try await pool.writeWithoutTransaction(openTransaction.guarded(body)) }
         return try await pool.read(body)
     }
 
     /// A write whose constraint violations come back as domain conflicts.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        if inTransaction { return try await mappingConflicts { try await pool.writeWithoutTransaction(body) } }
+        if let openTransaction { return try await mappingConflicts { try await pool.writeWithoutTransaction(openTransaction.guarded(body)) } }
+        try refuseWriteInsideOwnTransaction()
         return try await gate.withGate { try await mappingConflicts { try await pool.write(body) } }
+    }
+
+    func refuseWriteInsideOwnTransaction() throws {
+        guard Self.transactionGate != ObjectIdentifier(gate) else {
+            throw EncoreError(.internalError, "A write through the store inside one of its own transactions: use the transaction's store.")
+        }
     }
 
     func mappingConflicts<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch let error as DatabaseError
+            where [.SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY, .SQLITE_CONSTRAINT_FOREIGNKEY].contains(error.extendedResultCode)
+        {
+            // Only the constraints a client can run into are conflicts; NOT NULL or CHECK failures are bugs (a 500).
             throw Self.conflict(from: error)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             throw EncoreError(.storageUnavailable, "The database is busy; try again.")
@@ -118,44 +157,24 @@ struct SQLiteExecutor: Sendable {
     }
 }
 
-/// One writer at a time for this process: a transaction holds the gate from `BEGIN` to `COMMIT`, so that
-/// no other write lands inside it. Waiters are served in arrival order.
-final class WriteGate: Sendable {
-    private struct State {
-        var busy = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
+/// The state of one transaction's store: usable from `BEGIN` until `COMMIT` or `ROLLBACK`, and only
+/// while SQLite has not rolled the transaction back on its own (an interrupt, a full disk).
+final class OpenTransaction: Sendable {
+    private let isOpen = Mutex(true)
 
-    private let state = Mutex(State())
+    func close() { isOpen.withLock { $0 = false } }
 
-    func withGate<T>(_ body: () async throws -> T) async throws -> T {
-        await acquire()
-        defer { release() }
-        return try await body()
-    }
-
-    private func acquire() async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let free = state.withLock { state in
-                guard state.busy else {
-                    state.busy = true
-                    return true
-                }
-                state.waiters.append(waiter)
-                return false
+    /// `body`, refusing to run once the transaction is over: a transaction's store that escaped its body
+    /// would otherwise write outside any transaction, or into another one.
+    func guarded<T>(_ body: @escaping @Sendable (Database) throws -> T) -> @Sendable (Database) throws -> T {
+        { [self] db in
+            guard isOpen.withLock({ $0 }) else {
+                throw EncoreError(.internalError, "The transaction's store was used after the transaction ended.")
             }
-            if free { waiter.resume() }
-        }
-    }
-
-    private func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.busy = false
-                return nil
+            guard db.isInsideTransaction else {
+                throw EncoreError(.storageUnavailable, "The database rolled the transaction back; try again.")
             }
-            return state.waiters.removeFirst()  // the gate passes straight to the next waiter
+            return try body(db)
         }
-        next?.resume()
     }
 }

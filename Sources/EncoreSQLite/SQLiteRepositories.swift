@@ -289,11 +289,14 @@ struct SQLitePlaylists: PlaylistRepository {
 struct SQLitePlays: PlayRepository {
     let executor: SQLiteExecutor
 
-    func recordPlay(_ play: Play) async throws -> Bool {
+    func recordPlay(_ play: Play) async throws -> (play: Play, recorded: Bool) {
         try await executor.write { db in
-            guard try PlayRecord.fetchOne(db, key: play.id) == nil else { return false }
+            if let stored = try PlayRecord.fetchOne(db, key: play.id)?.domain {
+                guard stored.userId == play.userId else { throw EncoreError(.playIdTaken, "Another user's play has that playId.") }
+                return (stored, false)
+            }
             try PlayRecord(play).insert(db)
-            return true
+            return (play, true)
         }
     }
 

@@ -5,7 +5,6 @@ import GRDB
 /// Catalog search on the SQLite index: each query word is expanded to the terms it may match (exact,
 /// prefix for the last word, typos within its edit budget), candidates come from the postings of the
 /// most selective word in popularity order, and ``SearchRanker`` orders them.
-/// Search over Encore's own index tables.
 struct SQLiteSearch: CatalogSearch {
     let executor: SQLiteExecutor
 

@@ -218,8 +218,7 @@ enum ErrorResponses {
         case .unauthorized: ErrorCode.unauthenticated.rawValue
         case .forbidden: ErrorCode.forbidden.rawValue
         case .serviceUnavailable: ErrorCode.notReady.rawValue
-        case .internalServerError: ErrorCode.internalError.rawValue
-        default: ErrorCode.badRequest.rawValue
+        default: status.code >= 500 ? ErrorCode.internalError.rawValue : ErrorCode.badRequest.rawValue
         }
     }
 }

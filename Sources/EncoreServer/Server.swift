@@ -46,11 +46,9 @@ public struct ServerSettings: Sendable {
     public var maxConnections: Int
     /// A keep-alive connection with no request for this long is closed.
     public var idleTimeout: Duration
-    public var logLevel: Logger.Level
 
     public init(
-        host: String, port: Int, accessTokenLifetime: Duration, mediaCacheBytes: Int, maxConnections: Int, idleTimeout: Duration,
-        logLevel: Logger.Level
+        host: String, port: Int, accessTokenLifetime: Duration, mediaCacheBytes: Int, maxConnections: Int, idleTimeout: Duration
     ) {
         self.host = host
         self.port = port
@@ -58,7 +56,6 @@ public struct ServerSettings: Sendable {
         self.mediaCacheBytes = mediaCacheBytes
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
-        self.logLevel = logLevel
     }
 }
 

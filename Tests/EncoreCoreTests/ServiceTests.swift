@@ -185,7 +185,12 @@ struct ServiceTests {
         #expect(again.recorded == false)
         let played = fixture.store.indexLog.filter { $0.hasPrefix("played") }
         #expect(played.count == 2)  // the two counted plays, never a skip or a repeat
-        #expect(try await plays.playCount(trackId: track.id) == 2)
+        // A play reported late (an offline player syncing) is history at its own time, popularity at the server's.
+        let monthAgo = ServiceFixture.now.addingTimeInterval(-30 * 86_400)
+        let late = try await plays.report(listener, playId: UUID(), trackId: track.id, msPlayed: 40_000, playedAt: monthAgo)
+        #expect(late.play.playedAt == monthAgo)
+        #expect(fixture.store.indexLog.last == "played \(track.id.uuidString.lowercased()) at \(Int(ServiceFixture.now.timeIntervalSince1970))")
+        #expect(try await plays.playCount(trackId: track.id) == 3)
         #expect(
             await Self.code { _ = try await plays.report(listener, playId: UUID(), trackId: track.id, msPlayed: -1, playedAt: nil) } == "invalid_play"
         )
@@ -196,7 +201,24 @@ struct ServiceTests {
         #expect(
             await Self.code { _ = try await plays.report(listener, playId: UUID(), trackId: UUID(), msPlayed: 40_000, playedAt: nil) }
                 == "track_not_found")
-        #expect(try await plays.history(listener, page: try PageRequest()).items.count == 4)
+        #expect(try await plays.history(listener, page: try PageRequest()).items.map(\.playedAt).last == monthAgo)  // oldest last
+        #expect(try await plays.history(listener, page: try PageRequest()).items.count == 5)
+    }
+
+    @Test("deleting an account removes its unattached uploads too")
+    func accountDeletion() async throws {
+        let fixture = ServiceFixture()
+        let (user, artist) = try await fixture.account(.artist)
+        let (_, other) = try await fixture.account(.artist)
+        _ = try await fixture.upload(artist)
+        let kept = try await fixture.upload(other)
+        let (_, _, track) = try await fixture.publishedTrack(artist)
+        #expect(try await fixture.blobs.list(under: UploadReference.prefix(of: user.id)).count == 1)
+        try await fixture.services.accounts.deleteUser(artist)
+        #expect(try await fixture.blobs.list(under: UploadReference.prefix(of: user.id)).isEmpty)
+        #expect(try await fixture.blobs.list(under: TrackKeys.prefix(of: track.id)).isEmpty)
+        #expect(try await fixture.blobs.info(try UploadReference(parsing: kept, for: other).key) != nil)
+        #expect(await Self.code { _ = try await fixture.services.accounts.user(artist) } == "user_not_found")
     }
 
     @Test("playlists: private ones do not exist for others, only the owner edits, positions are checked")

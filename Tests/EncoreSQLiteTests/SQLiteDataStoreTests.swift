@@ -12,7 +12,9 @@ struct SQLiteDataStoreTests {
         let directory = NSTemporaryDirectory() + "/encore-sqlite-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(try SQLiteDataStore(path: directory + "/catalog.sqlite"), directory)
+        let store = try SQLiteDataStore(path: directory + "/catalog.sqlite")
+        defer { try? store.close() }  // before the file goes (deferred actions run last to first)
+        return try await body(store, directory)
     }
 
     @Test("contract", arguments: DataStoreContract.checks.map(\.0))
@@ -69,6 +71,7 @@ struct SQLiteDataStoreTests {
     func twoConnections() async throws {
         try await Self.withDatabase { store, directory in
             let second = try SQLiteDataStore(path: directory + "/catalog.sqlite")  // as another process would open it
+            defer { try? second.close() }
             let (_, _, album) = try await DataStoreContract.seed(store)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for number in 1...8 {
@@ -111,12 +114,32 @@ struct SQLiteDataStoreTests {
         }
     }
 
+    @Test("misuse fails loudly instead of deadlocking or writing outside the transaction")
+    func misuse() async throws {
+        try await Self.withDatabase { store, _ in
+            let (owner, _, _) = try await DataStoreContract.seed(store)
+            // Writing through the outer store from inside its own transaction would wait for itself forever.
+            let inside = await errorCode {
+                try await store.transaction { _ in
+                    _ = try await store.accounts.updateUser(id: owner.id, newPasswordHash: nil) { $0.displayName = "x" }
+                }
+            }
+            #expect(inside == "internal_error")
+            // A transaction's store kept past its transaction refuses to work.
+            let escaped = try await store.transaction { tx in tx }
+            #expect(await errorCode { _ = try await escaped.accounts.user(id: owner.id) } == "internal_error")
+            #expect(try await store.accounts.user(id: owner.id)?.displayName == owner.displayName)
+        }
+    }
+
     @Test("reopening a database keeps its data and does not re-run migrations")
     func reopen() async throws {
         try await Self.withDatabase { store, directory in
             let user = DataStoreContract.user()
             try await store.accounts.insertUser(user, passwordHash: "h")
-            #expect(try await SQLiteDataStore(path: directory + "/catalog.sqlite").accounts.user(id: user.id) == user)
+            let reopened = try SQLiteDataStore(path: directory + "/catalog.sqlite")
+            defer { try? reopened.close() }
+            #expect(try await reopened.accounts.user(id: user.id) == user)
         }
     }
 }

@@ -13,7 +13,9 @@ struct SQLiteJobQueueTests {
         let directory = NSTemporaryDirectory() + "/encore-jobs-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(try SQLiteDataStore(path: directory + "/c.sqlite").jobs)
+        let store = try SQLiteDataStore(path: directory + "/c.sqlite")
+        defer { try? store.close() }  // before the file goes
+        return try await body(store.jobs)
     }
 
     @Test("contract", arguments: checks.map(\.0))

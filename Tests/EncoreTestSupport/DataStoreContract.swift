@@ -106,7 +106,8 @@ public enum DataStoreContract {
         let track = try await store.tracks.insertTrack(track(album: album))
         let playlist = Playlist(id: UUID(), ownerId: owner.id, title: "P", isPublic: false, trackCount: 0, createdAt: now, updatedAt: now)
         try await store.playlists.insertPlaylist(playlist)
-        _ = try await store.plays.recordPlay(Play(id: UUID(), userId: owner.id, trackId: track.id, playedAt: now, msPlayed: 40_000, counts: true))
+        _ = try await store.plays.recordPlay(
+            Play(id: UUID(), userId: owner.id, trackId: track.id, playedAt: now, msPlayed: 40_000, counts: true))
         let removed = try await store.accounts.deleteUser(id: owner.id)
         #expect(removed == Removed(artistIds: [artist.id], albumIds: [album.id], trackIds: [track.id]))
         #expect(try await store.catalog.artist(id: artist.id) == nil)
@@ -305,10 +306,20 @@ public enum DataStoreContract {
         let plays = (0..<3).map { index in
             Play(id: UUID(), userId: owner.id, trackId: track.id, playedAt: now.addingTimeInterval(Double(index)), msPlayed: 31_000, counts: true)
         }
-        for play in plays { #expect(try await store.plays.recordPlay(play)) }
-        #expect(try await store.plays.recordPlay(plays[0]) == false)  // the same report again
+        for play in plays { #expect(try await store.plays.recordPlay(play).recorded) }
+        // The same report again, even with other figures: the play as first recorded.
+        var retried = plays[0]
+        retried.msPlayed = 99_000
+        let again = try await store.plays.recordPlay(retried)
+        #expect(again.recorded == false)
+        #expect(again.play == plays[0])
+        // Another user cannot take (or overwrite) a play id.
+        let stranger = user()
+        try await store.accounts.insertUser(stranger, passwordHash: "h")
+        retried.userId = stranger.id
+        #expect(await conflictCode { _ = try await store.plays.recordPlay(retried) } == "play_id_taken")
         let skip = Play(id: UUID(), userId: owner.id, trackId: track.id, playedAt: now.addingTimeInterval(10), msPlayed: 5_000, counts: false)
-        #expect(try await store.plays.recordPlay(skip))
+        #expect(try await store.plays.recordPlay(skip).recorded)
         #expect(try await store.plays.playCount(trackId: track.id) == 3)
         #expect(try await store.plays.playCount(trackId: UUID()) == 0)
         let history = try await store.plays.history(userId: owner.id, page: try PageRequest(limit: 3))

@@ -101,41 +101,6 @@ struct StateAccess: Sendable {
     }
 }
 
-/// One holder at a time, served in arrival order.
-final class AsyncGate: Sendable {
-    private struct State {
-        var busy = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func withGate<T>(_ body: () async throws -> T) async throws -> T {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let free = state.withLock { state in
-                guard state.busy else {
-                    state.busy = true
-                    return true
-                }
-                state.waiters.append(waiter)
-                return false
-            }
-            if free { waiter.resume() }
-        }
-        defer {
-            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard !state.waiters.isEmpty else {
-                    state.busy = false
-                    return nil
-                }
-                return state.waiters.removeFirst()
-            }
-            next?.resume()
-        }
-        return try await body()
-    }
-}
-
 private func conflict(_ code: ErrorCode, _ message: String) -> EncoreError { EncoreError(code, message) }
 private let missingReference = EncoreError(.referenceMissing, "A referenced item no longer exists.")
 
@@ -450,12 +415,15 @@ struct MemoryPlaylists: PlaylistRepository {
 struct MemoryPlays: PlayRepository {
     let access: StateAccess
 
-    func recordPlay(_ play: Play) async throws -> Bool {
+    func recordPlay(_ play: Play) async throws -> (play: Play, recorded: Bool) {
         try await access.write { state in
-            guard state.plays[play.id] == nil else { return false }
+            if let stored = state.plays[play.id] {
+                guard stored.userId == play.userId else { throw EncoreError(.playIdTaken, "Another user's play has that playId.") }
+                return (stored, false)
+            }
             guard state.users[play.userId] != nil, state.tracks[play.trackId] != nil else { throw missingReference }
             state.plays[play.id] = play
-            return true
+            return (play, true)
         }
     }
 
@@ -562,5 +530,7 @@ struct RecordingSearchIndex: SearchIndexWriter {
         try await log("removed \(ids.map { $0.uuidString.lowercased() }.sorted().joined(separator: ","))")
     }
 
-    func played(trackId: UUID, at time: Date) async throws { try await log("played \(trackId.uuidString.lowercased())") }
+    func played(trackId: UUID, at time: Date) async throws {
+        try await log("played \(trackId.uuidString.lowercased()) at \(Int(time.timeIntervalSince1970))")
+    }
 }

@@ -80,6 +80,8 @@ public struct AccountService: Sendable {
             return removed
         }
         try await environment.removeObjects(of: removed)
+        // Uploads never attached to a track belong to nobody once the account is gone.
+        try await environment.blobs.deleteAll(under: UploadReference.prefix(of: principal.userId))
     }
 
     /// Address of the account that owns imported artists when no owner is named.

@@ -10,7 +10,8 @@ public struct PlayService: Sendable {
     public static let maxMsPlayed = 86_400_000
 
     /// Records a play reported by the caller's player. Idempotent per `playId`: a report sent again
-    /// (after a lost response) changes nothing. Returns the play, and whether this report recorded it.
+    /// (after a lost response) changes nothing and answers the play as first recorded. Returns the play,
+    /// and whether this report recorded it.
     public func report(
         _ principal: Principal, playId: UUID, trackId: UUID, msPlayed: Int, playedAt: Date?
     ) async throws -> (play: Play, recorded: Bool) {
@@ -24,13 +25,13 @@ public struct PlayService: Sendable {
         let play = Play(
             id: playId, userId: principal.userId, trackId: track.id, playedAt: playedAt, msPlayed: msPlayed,
             counts: Play.counts(msPlayed: msPlayed, trackDurationMs: track.durationMs))
-        let recorded = try await store.transaction { tx in
-            let recorded = try await tx.plays.recordPlay(play)
-            // Popularity moves only for a play recorded now, never for a repeated report.
-            if recorded, play.counts { try await tx.searchIndex.played(trackId: track.id, at: play.playedAt) }
-            return recorded
+        return try await store.transaction { tx in
+            let outcome = try await tx.plays.recordPlay(play)
+            // Popularity moves only for a play recorded now, never for a repeated report, and at the time the
+            // server learns of it: a backdated report (an offline player syncing) must not rewind the decay clock.
+            if outcome.recorded, play.counts { try await tx.searchIndex.played(trackId: track.id, at: now) }
+            return outcome
         }
-        return (play, recorded)
     }
 
     /// The caller's listening history, newest first.

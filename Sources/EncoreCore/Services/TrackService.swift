@@ -156,7 +156,10 @@ public struct UploadReference: Sendable, Equatable {
         self.uploadId = uploadId
     }
 
-    public var key: BlobKey { BlobKey("uploads/\(userId.uuidString.lowercased())/\(uploadId.uuidString.lowercased())")! }
+    public var key: BlobKey { Self.prefix(of: userId).appending(uploadId.uuidString.lowercased())! }
+
+    /// Where a user's uploads wait to be attached: `uploads/{userId}`.
+    public static func prefix(of userId: UUID) -> BlobKey { BlobKey("uploads/\(userId.uuidString.lowercased())")! }
     public var uri: String { Self.scheme + key.rawValue }
 
     /// Parses a reference and checks it belongs to `principal`: nobody may attach another user's upload.
