@@ -45,8 +45,8 @@ api=$base/api/v1
 token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
     -d '{"email":"artist@bench.invalid","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
 auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -d '{"name":"Bench Artist"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
+artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench Artist"}' | jq -r .id)
+album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
 : > tracks.txt
 for n in 1 2 3 4; do
     ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=$((200 + n * 70)):duration=150" \
@@ -54,7 +54,7 @@ for n in 1 2 3 4; do
         -ac 2 -ar 44100 "t$n.flac"
     grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
     curl -sf -X PUT -H 'Expect:' --data-binary "@t$n.flac" "$(echo "$grant" | jq -r .uploadUrl)" >/dev/null
-    curl -sf "$api/tracks" -H "$auth" -d "{\"albumId\":\"$album\",\"title\":\"Track $n\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id >> tracks.txt
+    curl -sf "$api/tracks" -H "$auth" -H 'Content-Type: application/json' -d "{\"albumId\":\"$album\",\"title\":\"Track $n\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id >> tracks.txt
 done
 for track in $(cat tracks.txt); do
     for _ in $(seq 1 600); do

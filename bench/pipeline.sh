@@ -49,8 +49,8 @@ api=http://127.0.0.1:$port/api/v1
 token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
 auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -d '{"name":"Bench"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -d "{\"artistId\":\"$artist\",\"title\":\"Bench\"}" | jq -r .id)
+artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench"}' | jq -r .id)
+album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench\"}" | jq -r .id)
 
 plain_times=()
 pipeline_times=()
@@ -62,7 +62,7 @@ for run in $(seq 1 "$runs"); do
     grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
     curl -sf -X PUT -H 'Expect:' --data-binary @source.flac "$(echo "$grant" | jq -r .uploadUrl)" >/dev/null
     start=$(now)
-    track=$(curl -sf "$api/tracks" -H "$auth" \
+    track=$(curl -sf "$api/tracks" -H "$auth" -H 'Content-Type: application/json' \
         -d "{\"albumId\":\"$album\",\"title\":\"Run $run\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id)
     while [ "$(curl -sf "$api/tracks/$track" -H "$auth" | jq -r .status)" = processing ]; do sleep 0.05; done
     end=$(now)
