@@ -18,14 +18,19 @@ public struct CachedDataStore: DataStore {
     public let base: any DataStore
     public let cache: ReadCache
 
+    // Made once: these are on every request's path.
+    public let accounts: any AccountRepository
+    public let catalog: any CatalogRepository
+    public let tracks: any TrackRepository
+
     public init(_ base: any DataStore, cache: ReadCache) {
         self.base = base
         self.cache = cache
+        accounts = CachedAccounts(base: base.accounts, cache: cache)
+        catalog = CachedCatalog(base: base.catalog, cache: cache)
+        tracks = CachedTracks(base: base.tracks, cache: cache)
     }
 
-    public var accounts: any AccountRepository { CachedAccounts(base: base.accounts, cache: cache) }
-    public var catalog: any CatalogRepository { CachedCatalog(base: base.catalog, cache: cache) }
-    public var tracks: any TrackRepository { CachedTracks(base: base.tracks, cache: cache) }
     public var playlists: any PlaylistRepository { base.playlists }
     public var plays: any PlayRepository { base.plays }
     public var jobs: any JobQueue { base.jobs }
