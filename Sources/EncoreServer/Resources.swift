@@ -9,6 +9,30 @@ extension UUID {
     var api: String { uuidString.lowercased() }
 }
 
+/// Integrated loudness, true peak and the gain a player should apply, as the API names them.
+struct LoudnessResource: Codable, Sendable {
+    var integratedLufs: Double
+    var truePeakDbtp: Double
+    var trackGainDb: Double
+
+    init(_ loudness: Loudness) {
+        integratedLufs = loudness.integratedLufs
+        truePeakDbtp = loudness.truePeakDbtp
+        trackGainDb = loudness.trackGainDb
+    }
+}
+
+/// Why processing failed, for the artist to read.
+struct FailureResource: Codable, Sendable {
+    var code: String
+    var message: String
+
+    init(_ failure: TrackFailure) {
+        code = failure.code
+        message = failure.message
+    }
+}
+
 struct UserResource: Codable, Sendable {
     var id: String
     var email: String
@@ -140,7 +164,7 @@ struct StreamResource: Codable, Sendable {
     var artistId: String
     var title: String
     var durationMs: Int
-    var loudness: Loudness
+    var loudness: LoudnessResource
     var expiresAt: Date
 
     init(_ grant: StreamGrant) {
@@ -157,7 +181,7 @@ struct StreamResource: Codable, Sendable {
         artistId = grant.track.artistId.api
         title = grant.track.title
         durationMs = grant.track.durationMs
-        loudness = grant.loudness
+        loudness = LoudnessResource(grant.loudness)
         expiresAt = grant.expiresAt
     }
 }
@@ -172,11 +196,11 @@ struct TrackResource: Codable, Sendable {
     var durationMs: Int
     var status: TrackStatus
     /// Why the last processing failed (the track is `failed`, or a replacement failed).
-    var failureReason: TrackFailure?
+    var failureReason: FailureResource?
     /// A replacement upload being processed while the current audio keeps playing.
     var replacement: Replacement?
     var audio: AudioResource?
-    var loudness: Loudness?
+    var loudness: LoudnessResource?
     var renditions: [Rendition]?
     var progressive: [Progressive]?
     var linkedTrackId: String?
@@ -222,7 +246,7 @@ struct TrackResource: Codable, Sendable {
         trackNumber = track.trackNumber
         durationMs = track.durationMs
         status = track.status
-        failureReason = track.failure
+        failureReason = track.failure.map(FailureResource.init)
         replacement = track.hasPendingReplacement ? Replacement(status: .processing) : nil
         if let audio = track.audio {
             self.audio = AudioResource(
@@ -231,7 +255,7 @@ struct TrackResource: Codable, Sendable {
                 channels: audio.channels, bitRate: audio.bitRate, sizeBytes: audio.sizeBytes)
         }
         if let media = track.media {
-            loudness = media.loudness
+            loudness = LoudnessResource(media.loudness)
             renditions = media.renditions.map {
                 Rendition(
                     protocols: ["hls", "dash"], codec: $0.codec, codecs: $0.codecs, bitrateKbps: $0.bitrateKbps,
