@@ -39,7 +39,9 @@ public struct EncoreSystem: Sendable {
             settings: .init(
                 maxUploadBytes: configuration.maxUploadBytes, uploadURLLifetime: configuration.uploadURLLifetime,
                 streamURLLifetime: configuration.streamURLLifetime))
-        let services = EncoreServices(environment: environment, hasher: BcryptHasher(cost: configuration.bcryptCost), search: database.search)
+        let services = EncoreServices(
+            environment: environment, hasher: BcryptHasher(cost: configuration.bcryptCost),
+            sealer: AESGCMSecretSealer(sealing: keys.appPasswords, lookup: keys.appPasswordLookup), search: database.search)
         return EncoreSystem(
             configuration: configuration, store: store, database: database, blobs: blobs, services: services, keys: keys,
             publicBaseURL: publicBaseURL)
@@ -94,7 +96,7 @@ public func buildApplication(
     logger.logLevel = configuration.logLevel
     let system = try EncoreSystem.open(configuration)
     // Services stop in reverse order: the HTTP server first, then the workers, and the database last.
-    var background: [any Service] = [CloseOnShutdown(database: system.database)]
+    var background: [any Service] = [CloseOnShutdown(database: system.database, logger: logger)]
     if configuration.workers > 0 { background.append(JobRunnerService(runner: try system.jobRunner(logger: logger))) }
     let settings = ServerSettings(
         host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
@@ -105,7 +107,9 @@ public func buildApplication(
 
 /// The server's routes for `configuration`, for checking the OpenAPI document against them.
 public func registeredRoutes(_ configuration: EncoreConfiguration) async throws -> [(method: String, path: String)] {
-    await registeredRoutes(try EncoreSystem.open(configuration).serverDependencies())
+    let system = try EncoreSystem.open(configuration)
+    defer { try? system.database.close() }
+    return await registeredRoutes(system.serverDependencies())
 }
 
 /// Runs pipeline jobs until graceful shutdown; an interrupted job is retried after its lease expires.
@@ -122,9 +126,14 @@ public struct JobRunnerService: Service {
 /// Closes the database once everything else has stopped, so that its files are complete and released.
 struct CloseOnShutdown: Service {
     let database: SQLiteDataStore
+    let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
-        try database.close()
+        do {
+            try database.close()
+        } catch {
+            logger.error("the database did not close cleanly", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -6,10 +6,14 @@ import Foundation
 public struct SigningKeys: Sendable {
     public let accessTokens: SymmetricKey
     public let mediaURLs: SymmetricKey
+    public let appPasswords: SymmetricKey
+    public let appPasswordLookup: SymmetricKey
 
     init(master: SymmetricKey) {
         accessTokens = Self.derive(master, purpose: "encore access tokens v1")
         mediaURLs = Self.derive(master, purpose: "encore media urls v1")
+        appPasswords = Self.derive(master, purpose: "encore app passwords v1")
+        appPasswordLookup = Self.derive(master, purpose: "encore app password lookup v1")
     }
 
     private static func derive(_ master: SymmetricKey, purpose: String) -> SymmetricKey {

@@ -33,6 +33,7 @@ public struct CachedDataStore: DataStore {
 
     public var playlists: any PlaylistRepository { base.playlists }
     public var plays: any PlayRepository { base.plays }
+    public var appPasswords: any AppPasswordRepository { base.appPasswords }
     public var jobs: any JobQueue { base.jobs }
     public var searchIndex: any SearchIndexWriter { base.searchIndex }
 
@@ -84,6 +85,7 @@ private struct TouchTracking: DataStore {
 
     var playlists: any PlaylistRepository { base.playlists }
     var plays: any PlayRepository { base.plays }
+    var appPasswords: any AppPasswordRepository { base.appPasswords }
     var jobs: any JobQueue { base.jobs }
     var searchIndex: any SearchIndexWriter { base.searchIndex }
 

@@ -68,6 +68,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case trackNotFound = "track_not_found"
     case playlistNotFound = "playlist_not_found"
     case playlistEntryNotFound = "playlist_entry_not_found"
+    case appPasswordNotFound = "app_password_not_found"
     case objectNotFound = "object_not_found"
 
     // MARK: Conflicts with the current state
@@ -81,6 +82,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case trackFailed = "track_failed"
     case playlistFull = "playlist_full"
     case playIdTaken = "play_id_taken"
+    case appPasswordLimit = "app_password_limit"
     case rangeNotSatisfiable = "range_not_satisfiable"
 
     // MARK: Limits
@@ -120,10 +122,10 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
             .outsideScope, .methodNotAllowed:
             .forbidden
         case .notFound, .userNotFound, .artistNotFound, .albumNotFound, .trackNotFound, .playlistNotFound, .playlistEntryNotFound,
-            .objectNotFound:
+            .appPasswordNotFound, .objectNotFound:
             .notFound
         case .conflict, .emailTaken, .trackNumberTaken, .uploadAlreadyUsed, .referenceMissing, .objectExists, .trackNotReady, .trackFailed,
-            .playlistFull, .playIdTaken, .rangeNotSatisfiable:
+            .playlistFull, .playIdTaken, .appPasswordLimit, .rangeNotSatisfiable:
             .conflict
         case .bodyTooLarge, .uploadTooLarge:
             .tooLarge

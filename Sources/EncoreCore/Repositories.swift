@@ -105,6 +105,7 @@ public protocol DataStore: Sendable {
     var tracks: any TrackRepository { get }
     var playlists: any PlaylistRepository { get }
     var plays: any PlayRepository { get }
+    var appPasswords: any AppPasswordRepository { get }
     var jobs: any JobQueue { get }
     var searchIndex: any SearchIndexWriter { get }
 

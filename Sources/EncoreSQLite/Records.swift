@@ -211,6 +211,20 @@ struct PlaylistEntryRecord: Codable, EpochDatedRecord {
     var addedAt: Date
 }
 
+struct AppPasswordRecord: Codable, EpochDatedRecord {
+    static let databaseTableName = "appPassword"
+
+    var id: UUID
+    var userId: UUID
+    var name: String
+    var sealedSecret: Data
+    var lookupKey: Data
+    var createdAt: Date
+    var lastUsedAt: Date?
+
+    var domain: AppPassword { AppPassword(id: id, userId: userId, name: name, createdAt: createdAt, lastUsedAt: lastUsedAt) }
+}
+
 struct PlayRecord: Codable, EpochDatedRecord {
     static let databaseTableName = "play"
 

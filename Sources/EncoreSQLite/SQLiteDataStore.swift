@@ -38,6 +38,7 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
     public var tracks: any TrackRepository { SQLiteTracks(executor: executor) }
     public var playlists: any PlaylistRepository { SQLitePlaylists(executor: executor) }
     public var plays: any PlayRepository { SQLitePlays(executor: executor) }
+    public var appPasswords: any AppPasswordRepository { SQLiteAppPasswords(executor: executor) }
     public var jobs: any JobQueue { SQLiteJobQueue(executor: executor) }
     public var searchIndex: any SearchIndexWriter { SQLiteSearchIndexWriter(executor: executor) }
     /// The search engine over the same file.

@@ -313,6 +313,42 @@ struct SQLitePlays: PlayRepository {
     }
 }
 
+struct SQLiteAppPasswords: AppPasswordRepository {
+    let executor: SQLiteExecutor
+
+    func insertAppPassword(_ password: AppPassword, sealedSecret: Data, lookupKey: Data) async throws {
+        try await executor.write { db in
+            try AppPasswordRecord(
+                id: password.id, userId: password.userId, name: password.name, sealedSecret: sealedSecret, lookupKey: lookupKey,
+                createdAt: password.createdAt, lastUsedAt: password.lastUsedAt
+            ).insert(db)
+        }
+    }
+
+    func appPasswords(userId: UUID) async throws -> [(password: AppPassword, sealedSecret: Data)] {
+        try await executor.read { db in
+            try AppPasswordRecord.filter(Column("userId") == userId).order(Column("createdAt"), Column("id")).fetchAll(db)
+                .map { ($0.domain, $0.sealedSecret) }
+        }
+    }
+
+    func appPassword(lookupKey: Data) async throws -> (password: AppPassword, sealedSecret: Data)? {
+        try await executor.read { db in
+            try AppPasswordRecord.filter(Column("lookupKey") == lookupKey).fetchOne(db).map { ($0.domain, $0.sealedSecret) }
+        }
+    }
+
+    func deleteAppPassword(id: UUID, userId: UUID) async throws -> Bool {
+        try await executor.write { db in try AppPasswordRecord.filter(Column("id") == id && Column("userId") == userId).deleteAll(db) > 0 }
+    }
+
+    func markAppPasswordUsed(id: UUID, at time: Date) async throws {
+        try await executor.write { db in
+            try db.execute(sql: "UPDATE appPassword SET lastUsedAt = ? WHERE id = ?", arguments: [time.timeIntervalSince1970, id])
+        }
+    }
+}
+
 /// Keeps Encore's own index tables in step, in the caller's transaction.
 struct SQLiteSearchIndexWriter: SearchIndexWriter {
     let executor: SQLiteExecutor

@@ -190,6 +190,19 @@ enum Schema {
             try db.drop(table: "playEvent")
             try db.create(index: "play_on_user_playedAt", on: "play", columns: ["userId", "playedAt"])
         }
+        migrator.registerMigration("2026-12-01 app passwords") { db in
+            try db.create(table: "appPassword") { t in
+                t.primaryKey("id", .blob)
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.column("name", .text).notNull()
+                // Encrypted (AES-GCM) with a key derived from the master secret; never stored in clear.
+                t.column("sealedSecret", .blob).notNull()
+                // A keyed hash of the secret, to find the row from the secret alone.
+                t.column("lookupKey", .blob).notNull().unique()
+                t.column("createdAt", .double).notNull()
+                t.column("lastUsedAt", .double)
+            }
+        }
         return migrator
     }
 }

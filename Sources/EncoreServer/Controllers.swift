@@ -27,10 +27,11 @@ struct AuthController {
     }
 }
 
-/// `/api/v1/users/me` and the caller's listening history.
+/// `/api/v1/users/me`, the caller's listening history and app passwords.
 struct UserController {
     let accounts: AccountService
     let plays: PlayService
+    let appPasswords: AppPasswordService
 
     func addRoutes(to group: EncoreRouter) {
         group.get("users/me") { _, context in
@@ -47,6 +48,20 @@ struct UserController {
             let principal = try context.requirePrincipal()
             try await accounts.deleteUser(principal)
             return try APIJSON.response(DeletedResource(id: principal.userId.api))
+        }
+        group.post("users/me/app-passwords") { request, context in
+            let body = try await APIJSON.body(AppPasswordBody.self, from: request, context: context)
+            let (password, secret) = try await appPasswords.create(try context.requirePrincipal(), name: body.name)
+            // The secret is shown this once: no cache may keep it.
+            return try APIJSON.response(AppPasswordResource(password, secret: secret), status: .created, headers: [.cacheControl: "no-store"])
+        }
+        group.get("users/me/app-passwords") { _, context in
+            try APIJSON.response(ItemsResource(items: try await appPasswords.list(try context.requirePrincipal()).map { AppPasswordResource($0) }))
+        }
+        group.delete("users/me/app-passwords/:id") { _, context in
+            let id = try context.uuid()
+            try await appPasswords.revoke(try context.requirePrincipal(), id: id)
+            return try APIJSON.response(DeletedResource(id: id.api))
         }
         group.get("users/me/history") { request, context in
             try APIJSON.response(try await plays.history(try context.requirePrincipal(), page: try request.pageRequest()).map(PlayResource.init))

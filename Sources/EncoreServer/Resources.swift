@@ -111,6 +111,44 @@ struct PlaylistResource: Codable, Sendable {
     }
 }
 
+/// An app password as listed; `secret` is present only in the answer that created it.
+struct AppPasswordResource: Codable, Sendable {
+    var id: String
+    var name: String
+    var createdAt: Date
+    var lastUsedAt: Date?
+    var secret: String?
+
+    init(_ password: AppPassword, secret: String? = nil) {
+        id = password.id.api
+        name = password.name
+        createdAt = password.createdAt
+        lastUsedAt = password.lastUsedAt
+        self.secret = secret
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, createdAt, lastUsedAt, secret }
+
+    /// `lastUsedAt` is written as `null` until first use; `secret` is left out when not shown.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encodeIfPresent(secret, forKey: .secret)
+    }
+}
+
+struct AppPasswordBody: Decodable {
+    var name: String
+}
+
+/// A list that is not paged.
+struct ItemsResource<Item: Encodable & Sendable>: Encodable, Sendable {
+    var items: [Item]
+}
+
 struct PlayResource: Codable, Sendable {
     var id: String
     var trackId: String

@@ -83,7 +83,7 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
     let api = router.group("/api/v1")
     AuthController(accounts: services.accounts, tokens: tokens).addRoutes(to: api)
     let authenticated = router.group("/api/v1").add(middleware: AccessTokenMiddleware(tokens: tokens, accounts: services.environment.store.accounts))
-    UserController(accounts: services.accounts, plays: services.plays).addRoutes(to: authenticated)
+    UserController(accounts: services.accounts, plays: services.plays, appPasswords: services.appPasswords).addRoutes(to: authenticated)
     ArtistController(catalog: services.catalog).addRoutes(to: authenticated)
     AlbumController(catalog: services.catalog, tracks: services.tracks).addRoutes(to: authenticated)
     TrackController(tracks: services.tracks, playback: services.playback).addRoutes(to: authenticated)

@@ -237,3 +237,53 @@ struct ServiceTests {
         #expect(await Self.code { _ = try await service.removeFromPlaylist(owner, id: playlist.id, position: 0) } == "playlist_entry_not_found")
     }
 }
+
+@Suite("App passwords", .timeLimit(.minutes(1)))
+struct AppPasswordTests {
+    @Test("created with a secret shown once, checked by the caller's rule, revoked one by one, per account")
+    func lifecycle() async throws {
+        let fixture = ServiceFixture()
+        let service = fixture.services.appPasswords
+        let (user, principal) = try await fixture.account(.listener)
+        let (_, other) = try await fixture.account(.listener)
+        let (phone, secret) = try await service.create(principal, name: " Symfonium ")
+        #expect(phone.name == "Symfonium")
+        #expect(secret.count == 32)
+        #expect(secret.allSatisfy { "abcdefghijklmnopqrstuvwxyz234567".contains($0) })
+        let (_, desktop) = try await service.create(principal, name: "Feishin")
+        #expect(desktop != secret)
+        // Both made at the fixture's one instant: listed oldest first, ties in any order.
+        #expect(Set(try await service.list(principal).map(\.name)) == ["Symfonium", "Feishin"])
+        #expect(try await service.list(other).isEmpty)
+
+        // The caller decides how a request proves the secret (clear, or hashed with a salt).
+        let found = try await service.authenticate(email: user.email.uppercased(), matches: { $0 == secret })
+        #expect(found?.user == user)
+        #expect(found?.password.id == phone.id)
+        #expect(try await service.list(principal).first { $0.id == phone.id }?.lastUsedAt == ServiceFixture.now)
+        #expect(try await service.list(principal).first { $0.id != phone.id }?.lastUsedAt == nil)
+        #expect(try await service.authenticate(email: user.email, matches: { $0 == "wrong" }) == nil)
+        #expect(try await service.authenticate(email: "nobody@example.com", matches: { _ in true }) == nil)
+        #expect(try await service.authenticate(apiKey: desktop)?.user == user)
+        #expect(try await service.authenticate(apiKey: secret + "x") == nil)
+
+        #expect(await errorCode { try await service.revoke(other, id: phone.id) } == "app_password_not_found")
+        try await service.revoke(principal, id: phone.id)
+        #expect(try await service.authenticate(email: user.email, matches: { $0 == secret }) == nil)
+        #expect(try await service.authenticate(apiKey: secret) == nil)
+        #expect(await errorCode { _ = try await service.create(principal, name: "  ") } == "invalid_name")
+    }
+
+    @Test("an account holds at most 50")
+    func limit() async throws {
+        let fixture = ServiceFixture()
+        let (_, principal) = try await fixture.account(.listener)
+        for index in 0..<AppPasswordService.maxPerUser { _ = try await fixture.services.appPasswords.create(principal, name: "App \(index)") }
+        #expect(await errorCode { _ = try await fixture.services.appPasswords.create(principal, name: "One more") } == "app_password_limit")
+    }
+
+    @Test("the test-only sealer keeps the sealer contract")
+    func testSealer() throws {
+        try SecretSealerContract.check { TestOnlySealer() }
+    }
+}

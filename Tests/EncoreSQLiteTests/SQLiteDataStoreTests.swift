@@ -13,8 +13,16 @@ struct SQLiteDataStoreTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteDataStore(path: directory + "/catalog.sqlite")
-        defer { try? store.close() }  // before the file goes (deferred actions run last to first)
-        return try await body(store, directory)
+        // Closed before the file goes: SQLite shares lock state between connections to one inode, and a
+        // deleted file's inode can come back as another test's database.
+        do {
+            let result = try await body(store, directory)
+            try store.close()
+            return result
+        } catch {
+            try? store.close()
+            throw error
+        }
     }
 
     @Test("contract", arguments: DataStoreContract.checks.map(\.0))

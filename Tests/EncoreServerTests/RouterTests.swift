@@ -1,4 +1,5 @@
 import Crypto
+import EncoreApp
 import EncoreCore
 import EncoreTestSupport
 import Foundation
@@ -202,5 +203,33 @@ struct RouterTests {
         let history = try await client.send(.get, "/api/v1/users/me/history", token: token)
         #expect((history.json["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [playId.lowercased()])
         #expect(try await client.send(.get, "/api/v1/tracks/\(trackId)/stream", token: token).errorCode == "track_not_ready")
+    }
+
+    @Test("app passwords: the secret once and never cached, listed without it, revoked by id, others' invisible")
+    func appPasswords() async throws {
+        let client = await RouterClient()
+        let (token, _) = try await client.register("listener")
+        let (other, _) = try await client.register("listener")
+        let created = try await client.send(.post, "/api/v1/users/me/app-passwords", body: #"{"name":"DSub"}"#, token: token)
+        #expect(created.status == 201)
+        #expect(created.headers[.cacheControl] == "no-store")
+        let secret = try #require(created.json["secret"] as? String)
+        #expect(secret.count == 32)
+        let id = try #require(created.json["id"] as? String)
+        #expect(created.json["lastUsedAt"] is NSNull)
+        let listed = try await client.send(.get, "/api/v1/users/me/app-passwords", token: token)
+        let items = try #require(listed.json["items"] as? [[String: Any]])
+        #expect(items.map { $0["id"] as? String } == [id])
+        #expect(items.allSatisfy { $0["secret"] == nil })
+        #expect(!listed.body.contains(secret))
+        #expect(try await client.send(.get, "/api/v1/users/me/app-passwords", token: other).json["items"] as? [Any] != nil)
+        #expect(try await client.send(.delete, "/api/v1/users/me/app-passwords/\(id)", token: other).errorCode == "app_password_not_found")
+        #expect(try await client.send(.delete, "/api/v1/users/me/app-passwords/\(id)", token: token).status == 200)
+        #expect(try await client.send(.delete, "/api/v1/users/me/app-passwords/\(id)", token: token).errorCode == "app_password_not_found")
+    }
+
+    @Test("the AES-GCM sealer keeps the sealer contract")
+    func aesSealer() throws {
+        try SecretSealerContract.check { AESGCMSecretSealer(sealing: SymmetricKey(size: .bits256), lookup: SymmetricKey(size: .bits256)) }
     }
 }

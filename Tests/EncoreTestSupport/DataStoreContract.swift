@@ -79,6 +79,7 @@ public enum DataStoreContract {
         ("transactions", transactionsCommitOrRollBackTogether),
         ("media and fingerprints", mediaAndFingerprintsRoundTrip),
         ("plays", playsAreIdempotentAndCountedFromThirtySeconds),
+        ("app passwords", appPasswordsBelongToTheirUser),
     ]
 
     /// Runs the check called `name` on `store`.
@@ -326,5 +327,31 @@ public enum DataStoreContract {
         #expect(history.items == [skip, plays[2], plays[1]])
         #expect(history.nextOffset == 3)
         #expect(try await store.plays.history(userId: UUID(), page: try PageRequest()).items.isEmpty)
+    }
+
+    public static func appPasswordsBelongToTheirUser(_ store: any DataStore) async throws {
+        let owner = user()
+        let other = user()
+        try await store.accounts.insertUser(owner, passwordHash: "h")
+        try await store.accounts.insertUser(other, passwordHash: "h")
+        let first = AppPassword(id: UUID(), userId: owner.id, name: "Phone", createdAt: now, lastUsedAt: nil)
+        let second = AppPassword(id: UUID(), userId: owner.id, name: "Desktop", createdAt: now.addingTimeInterval(1), lastUsedAt: nil)
+        try await store.appPasswords.insertAppPassword(second, sealedSecret: Data([2]), lookupKey: Data([20]))
+        try await store.appPasswords.insertAppPassword(first, sealedSecret: Data([1]), lookupKey: Data([10]))
+        let listed = try await store.appPasswords.appPasswords(userId: owner.id)
+        #expect(listed.map(\.password) == [first, second])  // oldest first
+        #expect(listed.map(\.sealedSecret) == [Data([1]), Data([2])])
+        #expect(try await store.appPasswords.appPasswords(userId: other.id).isEmpty)
+        #expect(try await store.appPasswords.appPassword(lookupKey: Data([20]))?.password == second)
+        #expect(try await store.appPasswords.appPassword(lookupKey: Data([30])) == nil)
+        let taken = AppPassword(id: UUID(), userId: other.id, name: "Same key", createdAt: now, lastUsedAt: nil)
+        #expect(await conflictCode { try await store.appPasswords.insertAppPassword(taken, sealedSecret: Data([3]), lookupKey: Data([10])) } != nil)
+        try await store.appPasswords.markAppPasswordUsed(id: first.id, at: now.addingTimeInterval(60))
+        #expect(try await store.appPasswords.appPasswords(userId: owner.id).first?.password.lastUsedAt == now.addingTimeInterval(60))
+        #expect(try await store.appPasswords.deleteAppPassword(id: first.id, userId: other.id) == false)  // not theirs
+        #expect(try await store.appPasswords.deleteAppPassword(id: first.id, userId: owner.id))
+        #expect(try await store.appPasswords.deleteAppPassword(id: first.id, userId: owner.id) == false)
+        _ = try await store.accounts.deleteUser(id: owner.id)
+        #expect(try await store.appPasswords.appPassword(lookupKey: Data([20])) == nil)  // gone with the account
     }
 }

@@ -28,6 +28,7 @@ public struct InMemoryDataStore: DataStore {
     public var tracks: any TrackRepository { MemoryTracks(access: access) }
     public var playlists: any PlaylistRepository { MemoryPlaylists(access: access) }
     public var plays: any PlayRepository { MemoryPlays(access: access) }
+    public var appPasswords: any AppPasswordRepository { MemoryAppPasswords(access: access) }
     public var jobs: any JobQueue { MemoryJobs(access: access) }
     public var searchIndex: any SearchIndexWriter { RecordingSearchIndex(access: access) }
 
@@ -60,6 +61,7 @@ struct MemoryState: Sendable {
     var playlists: [UUID: Playlist] = [:]
     var slots: [UUID: [PlaylistSlot]] = [:]
     var plays: [UUID: Play] = [:]
+    var appPasswords: [UUID: (password: AppPassword, sealed: Data, lookup: Data)] = [:]
     var jobs: [Int64: Job] = [:]
     var nextJobId: Int64 = 1
     var indexLog: [String] = []
@@ -192,6 +194,7 @@ struct MemoryAccounts: AccountRepository {
                 state.slots[playlist.id] = nil
             }
             state.plays = state.plays.filter { $0.value.userId != id }
+            state.appPasswords = state.appPasswords.filter { $0.value.password.userId != id }
             state.users[id] = nil
             return removed
         }
@@ -437,6 +440,44 @@ struct MemoryPlays: PlayRepository {
                 .sorted { $0.playedAt != $1.playedAt ? $0.playedAt > $1.playedAt : $0.id.uuidString < $1.id.uuidString }
             return state.page(mine, page)
         }
+    }
+}
+
+struct MemoryAppPasswords: AppPasswordRepository {
+    let access: StateAccess
+
+    func insertAppPassword(_ password: AppPassword, sealedSecret: Data, lookupKey: Data) async throws {
+        try await access.write { state in
+            guard state.users[password.userId] != nil else { throw missingReference }
+            guard !state.appPasswords.values.contains(where: { $0.lookup == lookupKey }) else {
+                throw conflict(.conflict, "The change conflicts with the current state.")
+            }
+            state.appPasswords[password.id] = (password, sealedSecret, lookupKey)
+        }
+    }
+
+    func appPasswords(userId: UUID) async throws -> [(password: AppPassword, sealedSecret: Data)] {
+        try access.read { state in
+            state.appPasswords.values.filter { $0.password.userId == userId }
+                .sorted { ($0.password.createdAt, $0.password.id.uuidString) < ($1.password.createdAt, $1.password.id.uuidString) }
+                .map { ($0.password, $0.sealed) }
+        }
+    }
+
+    func appPassword(lookupKey: Data) async throws -> (password: AppPassword, sealedSecret: Data)? {
+        try access.read { state in state.appPasswords.values.first { $0.lookup == lookupKey }.map { ($0.password, $0.sealed) } }
+    }
+
+    func deleteAppPassword(id: UUID, userId: UUID) async throws -> Bool {
+        try await access.write { state in
+            guard state.appPasswords[id]?.password.userId == userId else { return false }
+            state.appPasswords[id] = nil
+            return true
+        }
+    }
+
+    func markAppPasswordUsed(id: UUID, at time: Date) async throws {
+        try await access.write { state in state.appPasswords[id]?.password.lastUsedAt = time }
     }
 }
 

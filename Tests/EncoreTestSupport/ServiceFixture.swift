@@ -28,7 +28,7 @@ public struct ServiceFixture: Sendable {
         store = InMemoryDataStore()
         blobs = InMemoryBlobStore()
         let environment = ServiceEnvironment(store: store, blobs: blobs, settings: settings, now: { Self.now })
-        services = EncoreServices(environment: environment, hasher: FastTestHasher(), search: NoSearch())
+        services = EncoreServices(environment: environment, hasher: FastTestHasher(), sealer: TestOnlySealer(), search: NoSearch())
     }
 
     /// A registered account and the principal acting as it.

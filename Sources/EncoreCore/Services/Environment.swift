@@ -79,10 +79,11 @@ public struct EncoreServices: Sendable {
     public let playback: PlaybackService
     public let playlists: PlaylistService
     public let plays: PlayService
+    public let appPasswords: AppPasswordService
     /// Catalog search; results are hydrated from the store.
     public let search: SearchService
 
-    public init(environment: ServiceEnvironment, hasher: any PasswordHasher, search: any CatalogSearch) {
+    public init(environment: ServiceEnvironment, hasher: any PasswordHasher, sealer: any SecretSealer, search: any CatalogSearch) {
         self.environment = environment
         accounts = AccountService(environment: environment, hasher: hasher)
         catalog = CatalogService(environment: environment)
@@ -90,6 +91,7 @@ public struct EncoreServices: Sendable {
         playback = PlaybackService(environment: environment)
         playlists = PlaylistService(environment: environment)
         plays = PlayService(environment: environment)
+        appPasswords = AppPasswordService(environment: environment, sealer: sealer)
         self.search = SearchService(store: environment.store, engine: search)
     }
 }
