@@ -11,18 +11,9 @@ struct SQLiteDataStoreTests {
     static func withDatabase<T>(_ body: (SQLiteDataStore, String) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "/encore-sqlite-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteDataStore(path: directory + "/catalog.sqlite")
-        // Closed before the file goes: SQLite shares lock state between connections to one inode, and a
-        // deleted file's inode can come back as another test's database.
-        do {
-            let result = try await body(store, directory)
-            try store.close()
-            return result
-        } catch {
-            try? store.close()
-            throw error
-        }
+        defer { closeThenRemove(store, directory) }
+        return try await body(store, directory)
     }
 
     @Test("contract", arguments: DataStoreContract.checks.map(\.0))

@@ -12,9 +12,8 @@ struct SQLiteJobQueueTests {
     static func withStore<T>(_ body: (any JobQueue) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "/encore-jobs-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteDataStore(path: directory + "/c.sqlite")
-        defer { try? store.close() }  // before the file goes
+        defer { closeThenRemove(store, directory) }
         return try await body(store.jobs)
     }
 

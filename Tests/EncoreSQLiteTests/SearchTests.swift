@@ -61,10 +61,7 @@ struct SearchTests {
             try #require(entries.lazy.flatMap(\.tracks).first { $0.title == title }?.id, "no track \(title) in the fixture")
         }
 
-        deinit {
-            try? store.close()  // before the file goes: SQLite shares lock state by inode
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        deinit { closeThenRemove(store, directory) }
 
         // Writes with their index upkeep in one transaction, as the catalog services make them.
 
