@@ -34,6 +34,8 @@ public struct CachedDataStore: DataStore {
     public var playlists: any PlaylistRepository { base.playlists }
     public var plays: any PlayRepository { base.plays }
     public var appPasswords: any AppPasswordRepository { base.appPasswords }
+    public var listeners: any ListenerRepository { base.listeners }
+    public var browse: any BrowseRepository { base.browse }
     public var jobs: any JobQueue { base.jobs }
     public var searchIndex: any SearchIndexWriter { base.searchIndex }
 
@@ -86,6 +88,8 @@ private struct TouchTracking: DataStore {
     var playlists: any PlaylistRepository { base.playlists }
     var plays: any PlayRepository { base.plays }
     var appPasswords: any AppPasswordRepository { base.appPasswords }
+    var listeners: any ListenerRepository { base.listeners }
+    var browse: any BrowseRepository { base.browse }
     var jobs: any JobQueue { base.jobs }
     var searchIndex: any SearchIndexWriter { base.searchIndex }
 

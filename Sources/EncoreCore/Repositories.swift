@@ -106,6 +106,8 @@ public protocol DataStore: Sendable {
     var playlists: any PlaylistRepository { get }
     var plays: any PlayRepository { get }
     var appPasswords: any AppPasswordRepository { get }
+    var listeners: any ListenerRepository { get }
+    var browse: any BrowseRepository { get }
     var jobs: any JobQueue { get }
     var searchIndex: any SearchIndexWriter { get }
 

@@ -23,6 +23,7 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
             // database keeps the page size it was created with.
             try db.execute(sql: "PRAGMA page_size = 8192")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            db.add(collation: SQLiteBrowse.libraryCollation)
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
@@ -39,6 +40,8 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
     public var playlists: any PlaylistRepository { SQLitePlaylists(executor: executor) }
     public var plays: any PlayRepository { SQLitePlays(executor: executor) }
     public var appPasswords: any AppPasswordRepository { SQLiteAppPasswords(executor: executor) }
+    public var listeners: any ListenerRepository { SQLiteListeners(executor: executor) }
+    public var browse: any BrowseRepository { SQLiteBrowse(executor: executor) }
     public var jobs: any JobQueue { SQLiteJobQueue(executor: executor) }
     public var searchIndex: any SearchIndexWriter { SQLiteSearchIndexWriter(executor: executor) }
     /// The search engine over the same file.

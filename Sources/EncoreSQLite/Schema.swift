@@ -203,6 +203,33 @@ enum Schema {
                 t.column("lastUsedAt", .double)
             }
         }
+        migrator.registerMigration("2026-12-01 listener library") { db in
+            // A star or a rating names exactly one artist, album or track; real foreign keys (one column per
+            // kind) make them go with the item, the way playlist entries go with their track.
+            for (table, value) in [("star", "starredAt"), ("rating", "rating")] {
+                try db.create(table: table) { t in
+                    t.autoIncrementedPrimaryKey("id")
+                    t.belongsTo("user", onDelete: .cascade).notNull()
+                    t.belongsTo("artist", onDelete: .cascade)
+                    t.belongsTo("album", onDelete: .cascade)
+                    t.belongsTo("track", onDelete: .cascade)
+                    t.column(value, value == "rating" ? .integer : .double).notNull()
+                    t.check(sql: "(artistId IS NOT NULL) + (albumId IS NOT NULL) + (trackId IS NOT NULL) = 1")
+                }
+                for kind in ["artistId", "albumId", "trackId"] {
+                    try db.create(index: "\(table)_on_user_\(kind)", on: table, columns: ["userId", kind], options: .unique)
+                }
+            }
+            try db.create(table: "playQueue") { t in
+                t.primaryKey("userId", .blob).references("user", onDelete: .cascade)
+                // JSON array of track ids: the queue is read and written whole.
+                t.column("trackIds", .text).notNull()
+                t.column("currentTrackId", .blob)
+                t.column("positionMs", .integer).notNull()
+                t.column("changedAt", .double).notNull()
+                t.column("changedBy", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -80,6 +80,9 @@ public enum DataStoreContract {
         ("media and fingerprints", mediaAndFingerprintsRoundTrip),
         ("plays", playsAreIdempotentAndCountedFromThirtySeconds),
         ("app passwords", appPasswordsBelongToTheirUser),
+        ("stars and ratings", starsAndRatingsFollowTheirItems),
+        ("play queues", playQueuesRoundTripWithoutDeletedTracks),
+        ("browsing", browsingListsOnlyPlayableMusic),
     ]
 
     /// Runs the check called `name` on `store`.

@@ -29,6 +29,8 @@ public struct InMemoryDataStore: DataStore {
     public var playlists: any PlaylistRepository { MemoryPlaylists(access: access) }
     public var plays: any PlayRepository { MemoryPlays(access: access) }
     public var appPasswords: any AppPasswordRepository { MemoryAppPasswords(access: access) }
+    public var listeners: any ListenerRepository { MemoryListeners(access: access) }
+    public var browse: any BrowseRepository { MemoryBrowse(access: access) }
     public var jobs: any JobQueue { MemoryJobs(access: access) }
     public var searchIndex: any SearchIndexWriter { RecordingSearchIndex(access: access) }
 
@@ -62,6 +64,11 @@ struct MemoryState: Sendable {
     var slots: [UUID: [PlaylistSlot]] = [:]
     var plays: [UUID: Play] = [:]
     var appPasswords: [UUID: (password: AppPassword, sealed: Data, lookup: Data)] = [:]
+    /// Stars and ratings by user and item; `sequence` orders stars of the same instant as SQLite's row ids do.
+    var stars: [ListenerMark: (starredAt: Date, sequence: Int)] = [:]
+    var ratings: [ListenerMark: Int] = [:]
+    var nextStarSequence = 0
+    var playQueues: [UUID: PlayQueue] = [:]
     var jobs: [Int64: Job] = [:]
     var nextJobId: Int64 = 1
     var indexLog: [String] = []
@@ -104,7 +111,7 @@ struct StateAccess: Sendable {
 }
 
 private func conflict(_ code: ErrorCode, _ message: String) -> EncoreError { EncoreError(code, message) }
-private let missingReference = EncoreError(.referenceMissing, "A referenced item no longer exists.")
+let missingReference = EncoreError(.referenceMissing, "A referenced item no longer exists.")
 
 extension MemoryState {
     func page<T>(_ items: [T], _ page: PageRequest) -> Page<T> {
