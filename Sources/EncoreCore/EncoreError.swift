@@ -24,6 +24,8 @@ public struct EncoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case conflict
         /// The payload exceeds a configured limit.
         case tooLarge
+        /// Too many attempts (failed sign-ins); ``EncoreError/retryAfter`` says when to try again.
+        case rateLimited
         /// A dependency (database, disk, ffprobe) is not available right now; retrying later may work.
         case unavailable
         /// A bug or an unexpected failure; details are logged, not returned.
@@ -32,12 +34,15 @@ public struct EncoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: ErrorCode
     public var message: String
+    /// Seconds after which a retry may succeed, when known (rate limits, a dependency coming back).
+    public var retryAfter: Int?
 
     public var kind: Kind { code.kind }
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

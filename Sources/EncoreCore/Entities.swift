@@ -253,3 +253,8 @@ extension UUID {
             ))
     }
 }
+
+/// This build's version, as APIs report it.
+public enum EncoreVersion {
+    public static let current = "0.4.0"
+}

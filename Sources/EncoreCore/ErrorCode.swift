@@ -40,6 +40,12 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case methodNotAllowed = "method_not_allowed"
     case invalidQuery = "invalid_query"
     case unsupportedMediaType = "unsupported_media_type"
+    case invalidRating = "invalid_rating"
+    case invalidPlayQueue = "invalid_play_queue"
+    case missingParameter = "missing_parameter"
+    case invalidParameter = "invalid_parameter"
+    case clientMustUpgrade = "client_must_upgrade"
+    case serverMustUpgrade = "server_must_upgrade"
 
     // MARK: Content that cannot be processed
     case uploadMissing = "upload_missing"
@@ -59,6 +65,9 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case urlExpired = "url_expired"
     case invalidSignature = "invalid_signature"
     case outsideScope = "outside_scope"
+    case conflictingCredentials = "conflicting_credentials"
+    case unsupportedAuthentication = "unsupported_authentication"
+    case invalidApiKey = "invalid_api_key"
 
     // MARK: Things that do not exist
     case notFound = "not_found"
@@ -88,6 +97,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     // MARK: Limits
     case bodyTooLarge = "body_too_large"
     case uploadTooLarge = "upload_too_large"
+    case tooManyAttempts = "too_many_attempts"
 
     // MARK: Dependencies
     case notReady = "not_ready"
@@ -110,13 +120,14 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
             .invalidPosition, .invalidPath, .invalidEmail, .weakPassword, .invalidPassword, .invalidDisplayName, .invalidName, .invalidTitle,
             .invalidBio, .invalidGenre, .invalidReleaseDate, .invalidArtist, .invalidAlbum, .invalidCountry, .invalidTrackNumber, .invalidTrackUrl,
             .emptyQuery,
-            .queryTooLong, .invalidTypes, .invalidPlay, .invalidQuery, .invalidDuration, .invalidPlays, .invalidYear, .invalidAudioPath:
+            .queryTooLong, .invalidTypes, .invalidPlay, .invalidQuery, .invalidDuration, .invalidPlays, .invalidYear, .invalidAudioPath,
+            .invalidRating, .invalidPlayQueue, .missingParameter, .invalidParameter, .clientMustUpgrade, .serverMustUpgrade:
             .invalidInput
         case .unsupportedMediaType:
             .unsupportedFormat
         case .uploadMissing, .invalidAudio, .duplicateAudio, .processingFailed:
             .unprocessable
-        case .unauthenticated, .invalidCredentials, .invalidToken:
+        case .unauthenticated, .invalidCredentials, .invalidToken, .conflictingCredentials, .unsupportedAuthentication, .invalidApiKey:
             .unauthenticated
         case .forbidden, .invalidRole, .artistRoleRequired, .currentPasswordRequired, .uploadNotYours, .urlExpired, .invalidSignature,
             .outsideScope, .methodNotAllowed:
@@ -129,6 +140,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
             .conflict
         case .bodyTooLarge, .uploadTooLarge:
             .tooLarge
+        case .tooManyAttempts:
+            .rateLimited
         case .notReady, .storageUnavailable, .storageError, .toolUnavailable:
             .unavailable
         case .internalError, .corruptRow, .transcodeFailed, .loudnessMissing, .packagingFailed, .fingerprintFailed:

@@ -154,6 +154,7 @@ extension EncoreError.Kind {
         case .notFound: .notFound
         case .conflict: .conflict
         case .tooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
         case .internalFailure: .internalServerError
         }
@@ -194,6 +195,7 @@ enum ErrorResponses {
             (status, code, message) = (error.kind.status, error.code.rawValue, error.message)
             if error.kind == .internalFailure { logger.error("internal failure", metadata: ["error": "\(error)"]) }
             if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
+            if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         case let error as HTTPError:
             status = error.status
             code = Self.code(for: error.status)
@@ -278,7 +280,7 @@ extension Request {
 /// name and value on the first `=`, `+` read as a space before percent-decoding. The first value of a
 /// repeated name wins.
 struct FormQuery: Sendable {
-    private var pairs: [(name: String, value: String)] = []
+    private(set) var pairs: [(name: String, value: String)] = []
 
     init(_ raw: String) throws {
         for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
@@ -296,6 +298,16 @@ struct FormQuery: Sendable {
     }
 
     func get(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
+
+    /// Every value given for `name`, in order (Subsonic repeats a parameter for lists).
+    func all(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
+
+    /// These pairs followed by `other`'s.
+    func merged(with other: FormQuery) -> FormQuery {
+        var merged = self
+        merged.pairs += other.pairs
+        return merged
+    }
 
     /// A whole number, or `code` when it is not one (or does not fit in 64 bits).
     func integer(_ name: String, code: ErrorCode) throws -> Int? {

@@ -90,6 +90,7 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
     PlayController(plays: services.plays).addRoutes(to: authenticated)
     PlaylistController(playlists: services.playlists).addRoutes(to: authenticated)
     SearchController(search: services.search).addRoutes(to: authenticated)
+    SubsonicController(services: services).addRoutes(to: router)
     origin?.addRoutes(to: router)
     return router
 }

@@ -91,7 +91,7 @@ struct RouterTests {
     func statuses() async throws {
         let expected: [EncoreError.Kind: Int] = [
             .invalidInput: 400, .unsupportedFormat: 415, .unprocessable: 422, .unauthenticated: 401, .forbidden: 403, .notFound: 404,
-            .conflict: 409, .tooLarge: 413, .unavailable: 503, .internalFailure: 500,
+            .conflict: 409, .tooLarge: 413, .rateLimited: 429, .unavailable: 503, .internalFailure: 500,
         ]
         for kind in EncoreError.Kind.allCases { #expect(Int(kind.status.code) == expected[kind], "\(kind)") }
         let client = await RouterClient()

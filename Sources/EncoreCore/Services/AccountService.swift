@@ -4,6 +4,7 @@ import Foundation
 public struct AccountService: Sendable {
     let environment: ServiceEnvironment
     let hasher: any PasswordHasher
+    let throttle: LoginThrottle
     var store: any DataStore { environment.store }
 
     /// Creates an account. `admin` accounts are not created this way (see ``createAdmin(email:password:displayName:)``).
@@ -34,11 +35,17 @@ public struct AccountService: Sendable {
     /// which accounts exist.
     public func login(email: String, password: String) async throws -> User {
         let invalid = EncoreError(.invalidCredentials, "Email or password is wrong.")
+        try throttle.check(email)
         guard let email = try? Validate.email(email), let found = try await store.accounts.credentials(email: email) else {
             await hasher.spendVerificationTime(password)
+            throttle.recordFailure(email)
             throw invalid
         }
-        guard try await hasher.verify(password, against: found.passwordHash) else { throw invalid }
+        guard try await hasher.verify(password, against: found.passwordHash) else {
+            throttle.recordFailure(email)
+            throw invalid
+        }
+        throttle.recordSuccess(email)
         return found.user
     }
 

@@ -48,6 +48,7 @@ public protocol AppPasswordRepository: Sendable {
 public struct AppPasswordService: Sendable {
     let environment: ServiceEnvironment
     let sealer: any SecretSealer
+    let throttle: LoginThrottle
     var store: any DataStore { environment.store }
 
     /// Most app passwords one account may hold.
@@ -76,14 +77,19 @@ public struct AppPasswordService: Sendable {
     }
 
     /// The account and app password for which `matches` accepts the clear secret (the client sent it, or a
-    /// hash of it: the caller's test decides), or nil. Unknown accounts and wrong secrets look alike.
+    /// hash of it: the caller's test decides), or nil. Unknown accounts and wrong secrets look alike; both
+    /// count toward the account's sign-in limit, shared with the login password (throws `too_many_attempts`).
     public func authenticate(email: String, matches: (String) -> Bool) async throws -> (user: User, password: AppPassword)? {
-        guard let email = try? Validate.email(email), let user = try await store.accounts.credentials(email: email)?.user else { return nil }
-        for (password, sealed) in try await store.appPasswords.appPasswords(userId: user.id) {
-            guard let secret = sealer.open(sealed), matches(secret) else { continue }
-            try await store.appPasswords.markAppPasswordUsed(id: password.id, at: environment.now())
-            return (user, password)
+        try throttle.check(email)
+        if let email = try? Validate.email(email), let user = try await store.accounts.credentials(email: email)?.user {
+            for (password, sealed) in try await store.appPasswords.appPasswords(userId: user.id) {
+                guard let secret = sealer.open(sealed), matches(secret) else { continue }
+                try await markUsed(password)
+                throttle.recordSuccess(email)
+                return (user, password)
+            }
         }
+        throttle.recordFailure(email)
         return nil
     }
 
@@ -92,8 +98,18 @@ public struct AppPasswordService: Sendable {
         guard let (password, sealed) = try await store.appPasswords.appPassword(lookupKey: sealer.lookupKey(for: apiKey)),
             sealer.open(sealed) == apiKey, let user = try await store.accounts.user(id: password.userId)
         else { return nil }
-        try await store.appPasswords.markAppPasswordUsed(id: password.id, at: environment.now())
+        try await markUsed(password)
         return (user, password)
+    }
+
+    /// How stale `lastUsedAt` may be: apps authenticate every request, and a write per stream or cover
+    /// would make reads cost writes.
+    public static let lastUsedResolution: TimeInterval = 300
+
+    private func markUsed(_ password: AppPassword) async throws {
+        let time = environment.now()
+        if let last = password.lastUsedAt, time.timeIntervalSince(last) < Self.lastUsedResolution { return }
+        try await store.appPasswords.markAppPasswordUsed(id: password.id, at: time)
     }
 
     static func newSecret() -> String {

@@ -80,18 +80,26 @@ public struct EncoreServices: Sendable {
     public let playlists: PlaylistService
     public let plays: PlayService
     public let appPasswords: AppPasswordService
+    public let library: LibraryService
+    /// Failed sign-ins per account, shared by every way of signing in.
+    public let loginThrottle: LoginThrottle
     /// Catalog search; results are hydrated from the store.
     public let search: SearchService
 
-    public init(environment: ServiceEnvironment, hasher: any PasswordHasher, sealer: any SecretSealer, search: any CatalogSearch) {
+    public init(
+        environment: ServiceEnvironment, hasher: any PasswordHasher, sealer: any SecretSealer, search: any CatalogSearch,
+        loginThrottle: LoginThrottle = LoginThrottle()
+    ) {
         self.environment = environment
-        accounts = AccountService(environment: environment, hasher: hasher)
+        self.loginThrottle = loginThrottle
+        accounts = AccountService(environment: environment, hasher: hasher, throttle: loginThrottle)
         catalog = CatalogService(environment: environment)
         tracks = TrackService(environment: environment)
         playback = PlaybackService(environment: environment)
         playlists = PlaylistService(environment: environment)
         plays = PlayService(environment: environment)
-        appPasswords = AppPasswordService(environment: environment, sealer: sealer)
+        appPasswords = AppPasswordService(environment: environment, sealer: sealer, throttle: loginThrottle)
+        library = LibraryService(environment: environment)
         self.search = SearchService(store: environment.store, engine: search)
     }
 }
