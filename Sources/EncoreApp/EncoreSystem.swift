@@ -57,14 +57,18 @@ public struct EncoreSystem: Sendable {
     public func jobRunner(logger: Logger) throws -> JobRunner {
         var limits = FFprobeAudioProber.Limits()
         limits.maxDuration = configuration.maxAudioDuration
+        let work = configuration.dataDirectory + "/tmp"
+        let covers = CoverPipeline(
+            store: store, blobs: blobs, renderer: try FFmpegCoverRenderer(ffmpeg: configuration.ffmpegPath), workDirectory: work,
+            log: { logger.info("\($0)") })
         let pipeline = TrackPipeline(
             store: store, blobs: blobs,
             prober: try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath, limits: limits),
             fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
-            transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), workDirectory: configuration.dataDirectory + "/tmp",
+            transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), covers: covers, workDirectory: work,
             log: { logger.info("\($0)") })
         return JobRunner(
-            queue: database.jobs, handlers: [TrackProcessingJob.kind: pipeline],
+            queue: database.jobs, handlers: [TrackProcessingJob.kind: pipeline, CoverProcessingJob.kind: covers],
             settings: .init(
                 concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat),
             log: { logger.warning("\($0)") })

@@ -30,6 +30,7 @@ public enum AudioFormats {
         case "m3u8": "application/vnd.apple.mpegurl"
         case "mpd": "application/dash+xml"
         case "m4s": "audio/mp4"
+        case "jpg", "jpeg": "image/jpeg"  // cover thumbnails
         default: "application/octet-stream"
         }
     }

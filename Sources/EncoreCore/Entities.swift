@@ -56,17 +56,20 @@ public struct Album: Codable, Sendable, Equatable, Identifiable {
     public var genre: String?
     /// Calendar date `YYYY-MM-DD`, or nil when unknown.
     public var releaseDate: String?
+    /// The cover's thumbnails, once an image was uploaded or found embedded in a track.
+    public var cover: CoverArt?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: UUID, artistId: UUID, title: String, genre: String?, releaseDate: String?, createdAt: Date, updatedAt: Date
+        id: UUID, artistId: UUID, title: String, genre: String?, releaseDate: String?, cover: CoverArt? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.artistId = artistId
         self.title = title
         self.genre = genre
         self.releaseDate = releaseDate
+        self.cover = cover
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

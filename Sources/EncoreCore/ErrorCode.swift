@@ -46,12 +46,14 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case invalidParameter = "invalid_parameter"
     case clientMustUpgrade = "client_must_upgrade"
     case serverMustUpgrade = "server_must_upgrade"
+    case invalidCoverUrl = "invalid_cover_url"
 
     // MARK: Content that cannot be processed
     case uploadMissing = "upload_missing"
     case invalidAudio = "invalid_audio"
     case duplicateAudio = "duplicate_audio"
     case processingFailed = "processing_failed"
+    case invalidImage = "invalid_image"
 
     // MARK: Credentials and permissions
     case unauthenticated
@@ -119,13 +121,14 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .badRequest, .invalidBody, .missingBody, .emptyPatch, .invalidId, .invalidOwnerId, .invalidLimit, .invalidOffset,
             .invalidPosition, .invalidPath, .invalidEmail, .weakPassword, .invalidPassword, .invalidDisplayName, .invalidName, .invalidTitle,
             .invalidBio, .invalidGenre, .invalidReleaseDate, .invalidArtist, .invalidAlbum, .invalidCountry, .invalidTrackNumber, .invalidTrackUrl,
+            .invalidCoverUrl,
             .emptyQuery,
             .queryTooLong, .invalidTypes, .invalidPlay, .invalidQuery, .invalidDuration, .invalidPlays, .invalidYear, .invalidAudioPath,
             .invalidRating, .invalidPlayQueue, .missingParameter, .invalidParameter, .clientMustUpgrade, .serverMustUpgrade:
             .invalidInput
         case .unsupportedMediaType:
             .unsupportedFormat
-        case .uploadMissing, .invalidAudio, .duplicateAudio, .processingFailed:
+        case .uploadMissing, .invalidAudio, .duplicateAudio, .processingFailed, .invalidImage:
             .unprocessable
         case .unauthenticated, .invalidCredentials, .invalidToken, .conflictingCredentials, .unsupportedAuthentication, .invalidApiKey:
             .unauthenticated

@@ -12,14 +12,17 @@ public struct TrackPipeline: JobHandler {
     let prober: any AudioProber
     let fingerprinter: any AudioFingerprinter
     let transcoder: any AudioTranscoder
+    /// Takes an upload's embedded picture as its album's cover when the album has none.
+    let covers: CoverPipeline?
     /// Where working directories are made; on the same file system as local blobs, so files link in.
     let workDirectory: String
     let log: @Sendable (String) -> Void
 
     public init(
         store: any DataStore, blobs: any BlobStore, prober: any AudioProber, fingerprinter: any AudioFingerprinter,
-        transcoder: any AudioTranscoder, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in }
+        transcoder: any AudioTranscoder, covers: CoverPipeline? = nil, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.covers = covers
         self.store = store
         self.blobs = blobs
         self.prober = prober
@@ -120,6 +123,7 @@ public struct TrackPipeline: JobHandler {
         // Committed: the upload and the media it replaces are no longer referenced.
         try await blobs.delete(task.sourceKey)
         if let previous = before.media?.prefix, previous != mediaPrefix { try await blobs.deleteAll(under: previous) }
+        await covers?.adoptEmbeddedPicture(from: source, albumId: track.albumId, work: work)
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         log(

@@ -74,6 +74,8 @@ struct AlbumRecord: Codable, EpochDatedRecord {
     var title: String
     var genre: String?
     var releaseDate: String?
+    /// JSON, like a track's media.
+    var cover: CoverArt?
     var createdAt: Date
     var updatedAt: Date
 
@@ -83,12 +85,15 @@ struct AlbumRecord: Codable, EpochDatedRecord {
         title = a.title
         genre = a.genre
         releaseDate = a.releaseDate
+        cover = a.cover
         createdAt = a.createdAt
         updatedAt = a.updatedAt
     }
 
     var domain: Album {
-        Album(id: id, artistId: artistId, title: title, genre: genre, releaseDate: releaseDate, createdAt: createdAt, updatedAt: updatedAt)
+        Album(
+            id: id, artistId: artistId, title: title, genre: genre, releaseDate: releaseDate, cover: cover, createdAt: createdAt, updatedAt: updatedAt
+        )
     }
 }
 

@@ -230,6 +230,9 @@ enum Schema {
                 t.column("changedBy", .text).notNull()
             }
         }
+        migrator.registerMigration("2026-12-01 album covers") { db in
+            try db.alter(table: "album") { t in t.add(column: "cover", .text) }
+        }
         return migrator
     }
 }

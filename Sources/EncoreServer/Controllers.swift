@@ -102,7 +102,10 @@ struct ArtistController {
             return try APIJSON.response(DeletedResource(id: id.api))
         }
         group.get("artists/:id/albums") { request, context in
-            try APIJSON.response(try await catalog.albums(artistId: try context.uuid(), page: try request.pageRequest()).map(AlbumResource.init))
+            try APIJSON.response(
+                try await catalog.albums(artistId: try context.uuid(), page: try request.pageRequest()).map {
+                    AlbumResource($0, coverUrls: catalog.coverURLs($0))
+                })
         }
     }
 }
@@ -120,13 +123,26 @@ struct AlbumController {
             return try APIJSON.response(AlbumResource(album), status: .created)
         }
         group.get("albums/:id") { _, context in
-            try APIJSON.response(AlbumResource(try await catalog.album(try context.uuid())))
+            let album = try await catalog.album(try context.uuid())
+            return try APIJSON.response(AlbumResource(album, coverUrls: catalog.coverURLs(album)))
+        }
+        group.get("albums/:id/cover-upload-url") { _, context in
+            try APIJSON.response(
+                CoverUploadGrantResource(try await catalog.coverUploadGrant(try context.requirePrincipal(), albumId: try context.uuid())))
+        }
+        group.put("albums/:id/cover") { request, context in
+            let body = try await APIJSON.body(CoverBody.self, from: request, context: context)
+            let id = try context.uuid()
+            try await catalog.attachCover(try context.requirePrincipal(), albumId: id, coverUrl: body.coverUrl)
+            // Accepted: the thumbnails are rendered in the background; until then the album shows its old cover.
+            let album = try await catalog.album(id)
+            return try APIJSON.response(AlbumResource(album, coverUrls: catalog.coverURLs(album)), status: .accepted)
         }
         group.patch("albums/:id") { request, context in
             let body = try await APIJSON.body(AlbumPatchBody.self, from: request, context: context)
             let album = try await catalog.updateAlbum(
                 try context.requirePrincipal(), id: try context.uuid(), title: body.title, genre: body.genre, releaseDate: body.releaseDate)
-            return try APIJSON.response(AlbumResource(album))
+            return try APIJSON.response(AlbumResource(album, coverUrls: catalog.coverURLs(album)))
         }
         group.delete("albums/:id") { _, context in
             let id = try context.uuid()

@@ -77,18 +77,40 @@ struct AlbumResource: Codable, Sendable {
     var title: String
     var genre: String?
     var releaseDate: String?
+    /// Signed URLs of the cover's thumbnails by edge size in pixels ("64", "300", …); absent without a cover.
+    var coverUrls: [String: String]?
     var createdAt: Date
     var updatedAt: Date
 
-    init(_ album: Album) {
+    init(_ album: Album, coverUrls: [Int: String] = [:]) {
         id = album.id.api
         artistId = album.artistId.api
         title = album.title
         genre = album.genre
         releaseDate = album.releaseDate
+        self.coverUrls = coverUrls.isEmpty ? nil : Dictionary(uniqueKeysWithValues: coverUrls.map { (String($0.key), $0.value) })
         createdAt = album.createdAt
         updatedAt = album.updatedAt
     }
+}
+
+/// Where to upload a cover image, and the reference to attach it with.
+struct CoverUploadGrantResource: Codable, Sendable {
+    var uploadUrl: String
+    var coverUrl: String
+    var expiresAt: Date
+    var maxBytes: Int
+
+    init(_ grant: UploadGrant) {
+        uploadUrl = grant.uploadUrl
+        coverUrl = grant.trackUrl
+        expiresAt = grant.expiresAt
+        maxBytes = grant.maxBytes
+    }
+}
+
+struct CoverBody: Decodable {
+    var coverUrl: String
 }
 
 struct PlaylistResource: Codable, Sendable {

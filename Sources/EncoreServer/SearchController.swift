@@ -5,6 +5,7 @@ import Hummingbird
 /// `GET /api/v1/search?q=&types=&limit=&offset=`.
 struct SearchController {
     let search: SearchService
+    let catalog: CatalogService
 
     func addRoutes(to group: EncoreRouter) {
         group.get("search") { request, context in
@@ -23,7 +24,8 @@ struct SearchController {
             let searchRequest = try SearchRequest(
                 query: query.get("q") ?? "", kinds: kinds, limit: try query.integer("limit", code: .invalidLimit) ?? 10,
                 offset: try query.integer("offset", code: .invalidOffset) ?? 0)
-            return try APIJSON.response(SearchResponse(query: searchRequest.query, try await search.search(searchRequest)))
+            return try APIJSON.response(
+                SearchResponse(query: searchRequest.query, try await search.search(searchRequest), coverURLs: catalog.coverURLs))
         }
     }
 }
@@ -90,13 +92,15 @@ struct SearchResponse: Encodable, Sendable {
     var artists: [ArtistHit]
     var top: Top?
 
-    init(query: String, _ results: HydratedSearchResults) {
+    init(query: String, _ results: HydratedSearchResults, coverURLs: (Album) -> [Int: String]) {
         self.query = query
         tracks = results.tracks.map {
             TrackHit(
                 track: TrackResource($0.track), score: $0.score, playable: $0.track.isPlayable, artistName: $0.artistName, albumTitle: $0.albumTitle)
         }
-        albums = results.albums.map { AlbumHit(album: AlbumResource($0.album), score: $0.score, artistName: $0.artistName) }
+        albums = results.albums.map {
+            AlbumHit(album: AlbumResource($0.album, coverUrls: coverURLs($0.album)), score: $0.score, artistName: $0.artistName)
+        }
         artists = results.artists.map { ArtistHit(artist: ArtistResource($0.artist), score: $0.score) }
         top = results.top.map { Top(type: $0.kind.rawValue, id: $0.id.api) }
     }

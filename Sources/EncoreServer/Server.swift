@@ -89,7 +89,7 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
     TrackController(tracks: services.tracks, playback: services.playback).addRoutes(to: authenticated)
     PlayController(plays: services.plays).addRoutes(to: authenticated)
     PlaylistController(playlists: services.playlists).addRoutes(to: authenticated)
-    SearchController(search: services.search).addRoutes(to: authenticated)
+    SearchController(search: services.search, catalog: services.catalog).addRoutes(to: authenticated)
     SubsonicController(services: services).addRoutes(to: router)
     origin?.addRoutes(to: router)
     return router

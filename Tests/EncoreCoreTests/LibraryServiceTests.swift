@@ -63,3 +63,28 @@ struct LibraryServiceTests {
         #expect(board.current(at: start.addingTimeInterval(201)).isEmpty)
     }
 }
+
+@Suite("Cover art rules")
+struct CoverArtTests {
+    @Test("covers are recognised by their first bytes: JPEG, PNG and WebP, nothing else")
+    func magic() {
+        #expect(CoverImageFormat(magic: [0xFF, 0xD8, 0xFF, 0xE0]) == .jpeg)
+        #expect(CoverImageFormat(magic: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]) == .png)
+        #expect(CoverImageFormat(magic: Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8)) == .webp)
+        #expect(CoverImageFormat(magic: Array("RIFF\u{0}\u{0}\u{0}\u{0}WAVEfmt ".utf8)) == nil)  // a WAV is RIFF too
+        #expect(CoverImageFormat(magic: Array("GIF89a".utf8)) == nil)
+        #expect(CoverImageFormat(magic: []) == nil)
+    }
+
+    @Test("a size request gets the smallest thumbnail at least that large, else the largest")
+    func sizes() {
+        let cover = CoverArt(prefix: CoverKeys.version(albumId: UUID(), id: UUID()), sizes: [600, 64, 300], updatedAt: Date())
+        #expect(cover.sizes == [64, 300, 600])
+        #expect(cover.size(atLeast: 1) == 64)
+        #expect(cover.size(atLeast: 64) == 64)
+        #expect(cover.size(atLeast: 65) == 300)
+        #expect(cover.size(atLeast: 2000) == 600)
+        #expect(cover.size(atLeast: nil) == 600)
+        #expect(cover.key(size: 300).rawValue.hasSuffix("/300.jpg"))
+    }
+}

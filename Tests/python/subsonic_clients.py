@@ -1025,6 +1025,106 @@ def test_lyrics(ctx: Context) -> None:
     expect_failure(ctx.rest("getLyricsBySongId", {"id": str(uuid.uuid4())}), 70, "getLyricsBySongId of an unknown id")
 
 
+# --------------------------------------------------------------------------- cover art
+
+
+def image_size(data: bytes, work: str, name: str) -> tuple[int, int] | None:
+    """(width, height) of an image as ffprobe decodes it, or None."""
+    path = os.path.join(work, name)
+    with open(path, "wb") as out:
+        out.write(data)
+    result = run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", path])
+    try:
+        width, height = result.stdout.strip().split(",")[:2]
+        return int(width), int(height)
+    except ValueError:
+        return None
+
+
+def wait_for_cover(ctx: Context, album_id: str, size: str) -> dict:
+    """The album as the REST API shows it, once its cover has a `size` thumbnail (polled with a deadline)."""
+    deadline = time.monotonic() + 60
+    while True:
+        album = ctx.api("GET", f"/albums/{album_id}", "artist")
+        if size in (album.get("coverUrls") or {}):
+            return album
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"album {album_id} has no {size} px cover after 60 s: {short(album)}")
+        time.sleep(0.3)
+
+
+def test_cover_art(ctx: Context) -> None:
+    # A FLAC with a 700 px PNG embedded: the pipeline takes it as the cover of an album that has none.
+    body = {"artistId": ctx.artist_id["bjork"], "title": "Homogenic", "genre": "Electronic", "releaseDate": "1997-09-22"}
+    homogenic = ctx.api("POST", "/albums", "artist", json=body, expect=(201,))["id"].lower()
+    with_picture = os.path.join(ctx.work, "joga.flac")
+    made = run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=523:duration=4", "-f", "lavfi", "-i",
+                "color=c=red:s=700x700:d=0.1", "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "flac", "-c:v", "png",
+                "-disposition:v", "attached_pic", "-ac", "2", "-ar", "44100", with_picture])
+    check(made.returncode == 0, f"ffmpeg makes a FLAC with an embedded picture: {made.stderr[:200]}")
+    with open(with_picture, "rb") as source:
+        data = source.read()
+    grant = ctx.api("GET", "/tracks/upload-url", "artist")
+    ctx.http.put(grant["uploadUrl"], data=data, timeout=TIMEOUT).raise_for_status()
+    track = ctx.api("POST", "/tracks", "artist", json={"albumId": homogenic, "title": "Jóga", "trackUrl": grant["trackUrl"]}, expect=(201,))
+    album = wait_for_cover(ctx, homogenic, "300")
+    expect_equal(sorted(album["coverUrls"], key=int), ["64", "300", "600"], "an embedded 700 px picture: thumbnails up to its size")
+    thumbnail = ctx.http.get(album["coverUrls"]["300"], timeout=TIMEOUT)
+    expect_equal(thumbnail.status_code, 200, "a REST coverUrl is fetched without a token")
+    expect_equal(thumbnail.headers.get("Content-Type"), "image/jpeg", "thumbnails are JPEG")
+    expect_equal(image_size(thumbnail.content, ctx.work, "t300.jpg"), (300, 300), "the 300 px thumbnail decodes at 300 × 300")
+
+    # Subsonic: coverArt on the album and its songs; getCoverArt redirects to the nearest size from above.
+    album_entry = ctx.call("getAlbum", {"id": homogenic})["album"]
+    expect_equal(album_entry.get("coverArt"), homogenic, "getAlbum: coverArt names the album")
+    song_entries = album_entry.get("song") or []
+    expect_equal([entry.get("coverArt") for entry in song_entries], [homogenic], "getAlbum: the song's coverArt is its album's")
+    for cover_id, size, expected in ((homogenic, 100, (300, 300)), (track["id"].lower(), 64, (64, 64)), (ctx.artist_id["bjork"], None, (600, 600))):
+        params = {"id": cover_id} | ({"size": size} if size else {})
+        response = ctx.rest("getCoverArt", params, fmt=None)
+        check(response.status_code == 200 and response.headers.get("Content-Type") == "image/jpeg",
+              f"getCoverArt id={cover_id} size={size}: an image, got {response.status_code} {response.headers.get('Content-Type')}")
+        if response.status_code == 200:
+            expect_equal(image_size(response.content, ctx.work, "cover.jpg"), expected, f"getCoverArt size={size}: the thumbnail's size")
+    first = ctx.rest("getCoverArt", {"id": homogenic, "size": 64}, fmt=None, allow_redirects=False)
+    check(first.status_code == 302 and "/media/" in first.headers.get("Location", ""),
+          f"getCoverArt answers a redirect to a signed media URL, got {first.status_code} {first.headers.get('Location')}")
+    missing = envelope(ctx.rest("getCoverArt", {"id": ctx.album_id["agaetis"]}), "getCoverArt without a cover")
+    expect_equal((missing.get("error") or {}).get("code"), 70, "getCoverArt of an album without a cover: error 70")
+
+    # An uploaded cover replaces it: 1500 × 1000 PNG → thumbnails at every size, aspect kept.
+    png = os.path.join(ctx.work, "cover.png")
+    made = run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=1500x1000:d=1", "-frames:v", "1", png])
+    check(made.returncode == 0, f"ffmpeg makes a PNG: {made.stderr[:200]}")
+    with open(png, "rb") as source:
+        image = source.read()
+    grant = ctx.api("GET", f"/albums/{homogenic}/cover-upload-url", "artist")
+    check(grant.get("maxBytes", 0) >= len(image) and "coverUrl" in grant, f"a cover upload grant: {short(grant)}")
+    ctx.http.put(grant["uploadUrl"], data=image, timeout=TIMEOUT).raise_for_status()
+    attached = ctx.http.put(ctx.base + f"/api/v1/albums/{homogenic}/cover", json={"coverUrl": grant["coverUrl"]}, timeout=TIMEOUT,
+                            headers={"Authorization": f"Bearer {ctx.bearer['artist']}"})
+    expect_equal(attached.status_code, 202, "PUT /albums/{id}/cover accepts the upload for processing")
+    album = wait_for_cover(ctx, homogenic, "1200")
+    large = ctx.http.get(album["coverUrls"]["1200"], timeout=TIMEOUT)
+    expect_equal(image_size(large.content, ctx.work, "t1200.jpg"), (1200, 800), "the uploaded cover's 1200 px thumbnail keeps its aspect")
+    old = ctx.http.get(thumbnail.url, timeout=TIMEOUT)
+    expect_equal(old.status_code, 404, "the replaced cover's thumbnails are removed")
+
+    # Not an image: refused at once with a clear code, and the cover stays.
+    grant = ctx.api("GET", f"/albums/{homogenic}/cover-upload-url", "artist")
+    ctx.http.put(grant["uploadUrl"], data=b"this is a text file, not a picture\n" * 10, timeout=TIMEOUT).raise_for_status()
+    refused = ctx.http.put(ctx.base + f"/api/v1/albums/{homogenic}/cover", json={"coverUrl": grant["coverUrl"]}, timeout=TIMEOUT,
+                           headers={"Authorization": f"Bearer {ctx.bearer['artist']}"})
+    expect_equal(refused.status_code, 422, "a text file as a cover: 422")
+    expect_equal(((refused.json() if refused.content else {}).get("error") or {}).get("code"), "invalid_image", "… with invalid_image")
+    expect_equal(sorted(ctx.api("GET", f"/albums/{homogenic}", "artist").get("coverUrls") or {}, key=int), ["64", "300", "600", "1200"],
+                 "the refused upload leaves the cover as it was")
+    # Only the album's owner may change its cover.
+    other = ctx.http.get(ctx.base + f"/api/v1/albums/{homogenic}/cover-upload-url", timeout=TIMEOUT,
+                         headers={"Authorization": f"Bearer {ctx.bearer['listener']}"})
+    expect_equal(other.status_code, 403, "another account cannot upload this album's cover")
+
+
 SECTIONS = [
     ("envelope", test_envelope),
     ("extensions", test_extensions),
@@ -1042,6 +1142,8 @@ SECTIONS = [
     ("playlists", test_playlists),
     ("play queue", test_play_queue),
     ("lyrics", test_lyrics),
+    # Last: it adds an album, which the counts checked above do not expect.
+    ("cover art", test_cover_art),
 ]
 
 

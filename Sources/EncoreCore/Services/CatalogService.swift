@@ -120,6 +120,71 @@ public struct CatalogService: Sendable {
         try await environment.removeObjects(of: removed)
     }
 
+    // MARK: Covers
+
+    /// A pre-signed URL to upload an album's cover image to (JPEG, PNG or WebP, at most
+    /// ``CoverArt/maxUploadBytes``), and the reference to hand to ``attachCover(_:albumId:coverUrl:)``.
+    public func coverUploadGrant(_ principal: Principal, albumId: UUID) async throws -> UploadGrant {
+        _ = try await environment.ownedAlbum(principal, id: albumId)
+        let reference = UploadReference(userId: principal.userId, uploadId: UUID())
+        let expiresAt = environment.now().addingTimeInterval(environment.settings.uploadURLLifetime.timeInterval)
+        let url = try environment.blobs.signedUploadURL(for: reference.key, maxBytes: CoverArt.maxUploadBytes, expiresAt: expiresAt)
+        return UploadGrant(uploadUrl: url, trackUrl: reference.uri, expiresAt: expiresAt, maxBytes: CoverArt.maxUploadBytes)
+    }
+
+    /// Takes an uploaded image as the album's new cover: checks it is the caller's, within the limit and
+    /// looks like JPEG, PNG or WebP, then queues the job that decodes it and renders the thumbnails. The
+    /// album keeps its current cover until they are ready.
+    public func attachCover(_ principal: Principal, albumId: UUID, coverUrl: String) async throws {
+        let upload: UploadReference
+        do {
+            upload = try UploadReference(parsing: coverUrl, for: principal)
+        } catch let error as EncoreError where error.code == .invalidTrackUrl {
+            throw EncoreError(.invalidCoverUrl, "coverUrl must be the coverUrl returned by GET /api/v1/albums/{id}/cover-upload-url.")
+        }
+        let album = try await environment.ownedAlbum(principal, id: albumId)
+        let blobs = environment.blobs
+        guard let info = try await blobs.info(upload.key) else {
+            throw EncoreError(.uploadMissing, "Nothing was uploaded to that coverUrl, or it is already used.")
+        }
+        guard info.size <= CoverArt.maxUploadBytes else {
+            throw EncoreError(.uploadTooLarge, "A cover image may be at most \(CoverArt.maxUploadBytes) bytes.")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encore-cover-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try await blobs.fetch(upload.key, to: scratch)
+        let head = (FileHandle(forReadingAtPath: scratch).flatMap { try? $0.read(upToCount: 16) }).map(Array.init) ?? []
+        guard CoverImageFormat(magic: head) != nil else {
+            try? await blobs.delete(upload.key)
+            throw EncoreError(.invalidImage, "A cover must be a JPEG, PNG or WebP image.")
+        }
+        let source = CoverKeys.source(albumId: album.id, uploadId: upload.uploadId)
+        do {
+            try await blobs.move(upload.key, to: source)
+        } catch let error as EncoreError where error.kind == .notFound {
+            throw EncoreError(.uploadMissing, "That upload was just used by another request.")
+        }
+        do {
+            _ = try await store.jobs.enqueue(CoverProcessingJob(albumId: album.id, sourceKey: source).request)
+        } catch {
+            try? await blobs.move(source, to: upload.key)  // give the upload back so the client can retry
+            throw error
+        }
+    }
+
+    /// Signed URLs of the album's cover thumbnails by size. They stay the same for a whole UTC day (and
+    /// valid a week after), so browsers and the edge can cache the images.
+    public func coverURLs(_ album: Album) -> [Int: String] {
+        guard let cover = album.cover else { return [:] }
+        let day = 86_400.0
+        let expiresAt = Date(timeIntervalSince1970: (environment.now().timeIntervalSince1970 / day).rounded(.down) * day + 8 * day)
+        var urls: [Int: String] = [:]
+        for size in cover.sizes {
+            urls[size] = try? environment.blobs.signedReadURL(for: cover.key(size: size), scope: cover.prefix, expiresAt: expiresAt)
+        }
+        return urls
+    }
+
     private static func optionalGenre(_ value: String) throws -> String? {
         value.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try Validate.text(value, field: .genre, maxLength: 50)
     }

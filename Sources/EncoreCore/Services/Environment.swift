@@ -63,6 +63,7 @@ public struct ServiceEnvironment: Sendable {
 
     /// Deletes the objects of tracks whose rows are gone; the search index was updated with the rows.
     func removeObjects(of removed: Removed) async throws {
+        for id in removed.albumIds { try await blobs.deleteAll(under: CoverKeys.prefix(of: id)) }
         for id in removed.trackIds {
             // The rows are gone already; objects left behind by a failure here are unreachable, not visible.
             try await blobs.deleteAll(under: TrackKeys.prefix(of: id))

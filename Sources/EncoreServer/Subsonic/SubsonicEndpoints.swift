@@ -468,9 +468,23 @@ struct SubsonicEndpoints: Sendable {
         return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"])
     }
 
+    /// The cover of an album (or of a song's album, or of an artist's first album with one), as a
+    /// redirect to the signed thumbnail nearest `size` from above.
     @Sendable func getCoverArt(_ call: SubsonicCall) async throws -> Response {
-        _ = try call.parameters.id()
-        throw EncoreError(.notFound, "No cover art is stored for that id.")
+        let id = try call.parameters.id()
+        let size = try call.parameters.int("size")
+        let store = services.environment.store
+        var album = try await store.catalog.album(id: id)
+        if album == nil, let track = try await store.tracks.track(id: id) { album = try await store.catalog.album(id: track.albumId) }
+        if album == nil, try await store.catalog.artist(id: id) != nil {
+            album = try await collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }
+                .first { $0.album.cover != nil }?.album
+        }
+        guard let album, let cover = album.cover, let url = services.catalog.coverURLs(album)[cover.size(atLeast: size)] else {
+            throw EncoreError(.notFound, "No cover art is stored for that id.")
+        }
+        // The signed URL changes once a day: clients may keep the redirect that long.
+        return Response(status: .found, headers: [.location: url, .cacheControl: "private, max-age=3600"])
     }
 
     @Sendable func getLyricsBySongId(_ call: SubsonicCall) async throws -> SubsonicObject {

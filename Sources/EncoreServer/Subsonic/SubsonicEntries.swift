@@ -37,6 +37,7 @@ struct SubsonicEntries: Sendable {
         ])
         entry["year"] = album?.releaseYear.map { .int($0) }
         entry["genre"] = album?.genre.map { .string($0) }
+        if album?.cover != nil { entry["coverArt"] = .string(track.albumId.subsonic) }
         entry["size"] = .int(original?.sizeBytes ?? 0)
         entry["contentType"] = .string(SubsonicMedia.contentType(forSuffix: suffix))
         entry["suffix"] = .string(suffix)
@@ -84,6 +85,7 @@ struct SubsonicEntries: Sendable {
         ])
         entry["year"] = album.releaseYear.map { .int($0) }
         entry["genre"] = album.genre.map { .string($0) }
+        if album.cover != nil { entry["coverArt"] = .string(album.id.subsonic) }
         entry["starred"] = marks.starred[album.id].map { .date($0) }
         entry["userRating"] = marks.ratings[album.id].map { .int($0) }
         // OpenSubsonic.
@@ -113,6 +115,7 @@ struct SubsonicEntries: Sendable {
             ])
             entry["year"] = album.releaseYear.map { .int($0) }
             entry["genre"] = album.genre.map { .string($0) }
+            if album.cover != nil { entry["coverArt"] = .string(album.id.subsonic) }
             entry["created"] = .date(album.createdAt)
             entry["playCount"] = .int(summary.playCount)
             entry["songCount"] = .int(summary.songCount)
