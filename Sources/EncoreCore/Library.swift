@@ -136,6 +136,8 @@ public enum AlbumListing: Sendable, Equatable {
     case recent(userId: UUID)
     /// Those the user starred, most recently starred first.
     case starred(userId: UUID)
+    /// Those the user rated, best first.
+    case highest(userId: UUID)
     /// Released in `from`…`to`; when `from` > `to`, newest first (as Subsonic's byYear asks).
     case byYear(from: Int, to: Int)
     /// Of one genre (case-insensitive), by title.

@@ -162,6 +162,11 @@ struct SQLiteBrowse: BrowseRepository {
             arguments += [userId]
             having = "starredAt IS NOT NULL"
             order = "starredAt DESC, album.id"
+        case .highest(let userId):
+            extra = ", (SELECT rating FROM rating WHERE rating.userId = ? AND rating.albumId = album.id) AS userRating"
+            arguments += [userId]
+            having = "userRating IS NOT NULL"
+            order = "userRating DESC, album.title COLLATE library, album.id"
         case .byYear(let from, let to):
             filter = "CAST(substr(album.releaseDate, 1, 4) AS INTEGER) BETWEEN ? AND ?"
             arguments += [min(from, to), max(from, to)]

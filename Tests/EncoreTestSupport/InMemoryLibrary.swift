@@ -176,6 +176,13 @@ struct MemoryBrowse: BrowseRepository {
                 summaries.sort {
                     newerStar(state.starredAt(userId, LibraryItem(.album, $0.album.id))!, state.starredAt(userId, LibraryItem(.album, $1.album.id))!)
                 }
+            case .highest(let userId):
+                func rating(_ summary: AlbumSummary) -> Int? {
+                    let mark = ListenerMark(userId: userId, item: LibraryItem(.album, summary.album.id))
+                    return state.visible(mark) ? state.ratings[mark] : nil
+                }
+                summaries = summaries.filter { rating($0) != nil }
+                summaries.sort { rating($0)! != rating($1)! ? rating($0)! > rating($1)! : byTitle($0, $1) }
             case .byYear(let from, let to):
                 summaries = summaries.filter { ($0.album.releaseYear).map { (min(from, to)...max(from, to)).contains($0) } ?? false }
                 summaries.sort { lhs, rhs in

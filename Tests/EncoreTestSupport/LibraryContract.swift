@@ -162,6 +162,15 @@ extension DataStoreContract {
         #expect(try await store.browse.albums(.starred(userId: owner.id), page: try PageRequest()).items.isEmpty)
         #expect(try await store.browse.tracks(.starred(userId: listener.id), page: try PageRequest()).items.map(\.id) == [crying.id])
         #expect(try await store.browse.artists(starredBy: listener.id, page: try PageRequest()).items.map(\.artist.id) == [sigur.id])
+        try await store.listeners.setRating(3, item: LibraryItem(.album, post.id), userId: listener.id)
+        try await store.listeners.setRating(5, item: LibraryItem(.album, agaetis.id), userId: listener.id)
+        try await store.listeners.setRating(3, item: LibraryItem(.album, debut.id), userId: listener.id)
+        try await store.listeners.setRating(4, item: LibraryItem(.track, human.id), userId: listener.id)  // a song's rating is not its album's
+        #expect(
+            try await store.browse.albums(.highest(userId: listener.id), page: try PageRequest()).items.map(\.album.id) == [
+                agaetis.id, debut.id, post.id,
+            ])
+        #expect(try await store.browse.albums(.highest(userId: owner.id), page: try PageRequest()).items.isEmpty)
 
         // Artists with music, by name; album counts count albums with a playable track.
         let artists = try await store.browse.artists(starredBy: nil, page: try PageRequest())

@@ -952,6 +952,16 @@ def test_stars_and_ratings(ctx: Context) -> None:
     check(rating in (None, 0), f"getSong after setRating 0: no userRating (or 0), got {rating!r}")
     expect_failure(ctx.rest("setRating", {"id": song.id, "rating": 6}), 10, "setRating 6 (out of range)")
 
+    # Albums rated through their id in `id` (the folder view's way): `highest` lists them, best first.
+    debut, agaetis = ctx.album_id["debut"], ctx.album_id["agaetis"]
+    expect_equal(conn.setRating(debut, 2).get("status"), "ok", "setRating on an album id")
+    expect_equal(conn.setRating(agaetis, 5).get("status"), "ok", "setRating on another album id")
+    expect_equal([album.get("id") for album in album_list(conn, "highest")], [agaetis, debut], "getAlbumList2 highest: best rated first")
+    expect_equal([album.get("id") for album in album_list(ctx.sonic("listener"), "highest")], [], "ratings are per user")
+    for album in (debut, agaetis):
+        conn.setRating(album, 0)
+    check(not album_list(conn, "highest"), "getAlbumList2 highest after clearing the ratings: empty")
+
 
 def playlist_ids(conn: libsonic.Connection) -> dict[str, dict]:
     return {entry.get("id"): entry for entry in items(conn.getPlaylists().get("playlists"), "playlist")}

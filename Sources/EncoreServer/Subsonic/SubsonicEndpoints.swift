@@ -208,6 +208,7 @@ struct SubsonicEndpoints: Sendable {
         case "frequent": listing = .frequent
         case "recent": listing = .recent(userId: principal.userId)
         case "starred": listing = .starred(userId: principal.userId)
+        case "highest": listing = .highest(userId: principal.userId)
         case "alphabeticalByName": listing = .alphabeticalByName
         case "alphabeticalByArtist": listing = .alphabeticalByArtist
         case "byYear":
@@ -217,7 +218,7 @@ struct SubsonicEndpoints: Sendable {
             listing = .byYear(from: from, to: to)
         case "byGenre": listing = .byGenre(try parameters.require("genre"))
         case let other:
-            throw EncoreError(.invalidParameter, "type \(other.prefix(30)) is not offered (highest, by rating, is not kept yet).")
+            throw EncoreError(.invalidParameter, "type \(other.prefix(30)) is not one of Subsonic's album list types.")
         }
         let size = try parameters.int("size", default: 10, in: 1...Self.maxListSize)
         let offset = try parameters.int("offset", default: 0, in: 0...PageRequest.maxOffset)
