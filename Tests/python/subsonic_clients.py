@@ -820,6 +820,13 @@ def test_client_shapes(ctx: Context) -> None:
     response = ctx.rest("getSong", {"id": ctx.songs["ny"].id}, http="POST")
     expect_equal((envelope(response, "getSong POST").get("song") or {}).get("title"), "Ný batterí", "getSong as a form POST")
 
+    # A form body over the 1 MiB limit: a failed envelope saying so, not a server failure.
+    response = ctx.http.post(f"{ctx.base}/rest/ping.view?" + urllib.parse.urlencode(query | {"f": "json"}),
+                             data={"padding": "a" * (2 << 20)}, timeout=TIMEOUT)
+    body = envelope(response, "oversized POST")
+    check(response.status_code == 200 and body.get("status") == "failed" and "at most" in (body.get("error") or {}).get("message", ""),
+          f"an oversized form body: failed with a message, got HTTP {response.status_code} {short(body)}")
+
 
 def fetch_stream(ctx: Context, conn: libsonic.Connection, song: Song, **options) -> bytes:
     reply = conn.stream(song.id, **options)

@@ -3,6 +3,7 @@ import EncoreCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The Subsonic / OpenSubsonic API at `/rest/{method}` (and `/rest/{method}.view`): a second surface over
 /// the same services as `/api/v1`, so that Subsonic apps (DSub, Symfonium, Substreamer, Amperfy, Feishin,
@@ -31,6 +32,8 @@ struct SubsonicController {
     func handle(_ request: Request, context: EncoreRequestContext) async -> Response {
         var format = SubsonicFormat.xml
         do {
+            // The query string's `f` answers even a request whose body cannot be read.
+            if let fromQuery = try? SubsonicFormat(SubsonicParameters(request.uri.query ?? "")) { format = fromQuery }
             let parameters = try await SubsonicParameters(request, context: context)
             format = try SubsonicFormat(parameters)
             let raw = context.parameters.get("method") ?? ""
@@ -120,7 +123,14 @@ struct SubsonicParameters: Sendable {
         var form = try FormQuery(request.uri.query ?? "")
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         if request.method == .post, contentType.hasPrefix("application/x-www-form-urlencoded") {
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: context.maxUploadSize)
+            } catch is NIOTooManyBytesError {
+                throw EncoreError(.bodyTooLarge, "The form body must be at most \(context.maxUploadSize) bytes.")
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw EncoreError(.bodyTooLarge, "The form body must be at most \(context.maxUploadSize) bytes.")
+            }
             form = form.merged(with: try FormQuery(String(decoding: body.readableBytesView, as: UTF8.self)))
         }
         self.form = form
