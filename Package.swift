@@ -48,6 +48,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // S3-compatible object storage: SigV4 signing (the S3 blob store is being built on it).
+        .target(
+            name: "EncoreS3",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // ffprobe / ffmpeg as subprocesses.
         .target(
             name: "EncoreMedia",
@@ -119,6 +125,7 @@ let package = Package(
             dependencies: ["EncoreCore", "EncoreBlobs", "EncoreTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "EncoreS3Tests", dependencies: ["EncoreS3"], swiftSettings: swiftSettings),
         .testTarget(name: "EncoreMediaTests", dependencies: ["EncoreCore", "EncoreMedia"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreServerTests",
