@@ -236,6 +236,15 @@ struct SubsonicTests {
         #expect(SubsonicWriter.quoteJSON("a\u{1}b") == #""a\u0001b""#)
     }
 
+    @Test("artists are filed without a leading article, accents and case folded")
+    func indexNames() {
+        #expect(SubsonicEntries.indexName("The Beatles") == "beatles")
+        #expect(SubsonicEntries.indexName("Los Lobos") == "lobos")
+        #expect(SubsonicEntries.indexName("Ólafur Arnalds") == "olafur arnalds")
+        #expect(SubsonicEntries.indexName("The") == "the")  // a name that is only an article keeps it
+        #expect(SubsonicEntries.indexName("Theatre of Tragedy") == "theatre of tragedy")
+    }
+
     @Test("a scrobble sent again names the same play")
     func scrobbleIds() {
         let (user, track) = (UUID(), UUID())

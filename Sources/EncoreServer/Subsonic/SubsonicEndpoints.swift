@@ -112,7 +112,7 @@ struct SubsonicEndpoints: Sendable {
     @Sendable func getArtists(_ call: SubsonicCall) async throws -> SubsonicObject {
         let view = try entries(call)
         let index = try await view.indexed(try await services.library.allArtists(), entry: view.artist)
-        return SubsonicObject(["artists": .object(SubsonicObject(["ignoredArticles": "", "index": .list(index)]))])
+        return SubsonicObject(["artists": .object(SubsonicObject(["ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")), "index": .list(index)]))])
     }
 
     @Sendable func getIndexes(_ call: SubsonicCall) async throws -> SubsonicObject {
@@ -123,7 +123,12 @@ struct SubsonicEndpoints: Sendable {
             return entry
         }
         let now = Int(services.environment.now().timeIntervalSince1970 * 1000)
-        return SubsonicObject(["indexes": .object(SubsonicObject(["lastModified": .int(now), "ignoredArticles": "", "index": .list(index)]))])
+        return SubsonicObject([
+            "indexes": .object(
+                SubsonicObject([
+                    "lastModified": .int(now), "ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")), "index": .list(index),
+                ]))
+        ])
     }
 
     @Sendable func getArtist(_ call: SubsonicCall) async throws -> SubsonicObject {

@@ -144,11 +144,26 @@ struct SubsonicEntries: Sendable {
     }
 
     /// Artists grouped under their initial, as `getArtists` and `getIndexes` list them.
+    /// Articles left out when filing artists under a letter, as `ignoredArticles` tells apps: "The Beatles"
+    /// is under B, next to "Beach House".
+    static let ignoredArticles = ["The", "A", "An", "El", "La", "Le", "Les", "Los", "Las", "Die", "Der", "Das"]
+
+    /// The name artists are filed and sorted under: without a leading article.
+    static func indexName(_ name: String) -> String {
+        let key = name.libraryOrderKey
+        for article in ignoredArticles {
+            let prefix = article.lowercased() + " "
+            if key.hasPrefix(prefix), key.count > prefix.count { return String(key.dropFirst(prefix.count)) }
+        }
+        return key
+    }
+
     func indexed(_ summaries: [ArtistSummary], entry: (ArtistSummary, ListenerMarks) -> SubsonicObject) async throws -> [SubsonicObject] {
         let marks = try await services.library.marks(principal, ids: summaries.map(\.artist.id))
+        let sorted = summaries.map { (Self.indexName($0.artist.name), $0) }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.artist.id.uuidString < $1.1.artist.id.uuidString }
         var groups: [(name: String, artists: [SubsonicObject])] = []
-        for summary in summaries {
-            let initial = summary.artist.name.libraryOrderKey.first.map { $0.isLetter ? String($0).uppercased() : "#" } ?? "#"
+        for (name, summary) in sorted {
+            let initial = name.first.map { $0.isLetter ? String($0).uppercased() : "#" } ?? "#"
             if groups.last?.name == initial {
                 groups[groups.count - 1].artists.append(entry(summary, marks))
             } else {
