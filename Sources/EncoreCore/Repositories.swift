@@ -77,6 +77,8 @@ public protocol PlayRepository: Sendable {
     func playCount(trackId: UUID) async throws -> Int
     /// A user's plays, newest first.
     func history(userId: UUID, page: PageRequest) async throws -> Page<Play>
+    /// When the user last played each of `trackIds` they played (counted or not).
+    func lastPlayed(userId: UUID, trackIds: [UUID]) async throws -> [UUID: Date]
 }
 
 /// Keeps the search index in step with the catalog. Called inside the transaction of the write it

@@ -304,6 +304,20 @@ struct SQLitePlays: PlayRepository {
         try await executor.read { db in try PlayRecord.filter(Column("trackId") == trackId && Column("counts") == true).fetchCount(db) }
     }
 
+    func lastPlayed(userId: UUID, trackIds: [UUID]) async throws -> [UUID: Date] {
+        guard !trackIds.isEmpty else { return [:] }
+        return try await executor.read { db in
+            var dates: [UUID: Date] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT trackId, max(playedAt) AS last FROM play WHERE userId = ? AND trackId IN (\(databaseQuestionMarks(count: trackIds.count))) GROUP BY trackId",
+                arguments: StatementArguments([userId] + trackIds))
+            for row in rows { dates[row["trackId"]] = Date(timeIntervalSince1970: row["last"]) }
+            return dates
+        }
+    }
+
     func history(userId: UUID, page: PageRequest) async throws -> Page<Play> {
         try await executor.read { db in
             let rows = try PlayRecord.filter(Column("userId") == userId).order(Column("playedAt").desc, Column("id"))

@@ -330,6 +330,11 @@ public enum DataStoreContract {
         #expect(history.items == [skip, plays[2], plays[1]])
         #expect(history.nextOffset == 3)
         #expect(try await store.plays.history(userId: UUID(), page: try PageRequest()).items.isEmpty)
+        // The last play of each track, skips included, per user.
+        let other = try await store.tracks.insertTrack(DataStoreContract.track(album: album, title: "Other"))
+        #expect(try await store.plays.lastPlayed(userId: owner.id, trackIds: [track.id, other.id]) == [track.id: skip.playedAt])
+        #expect(try await store.plays.lastPlayed(userId: stranger.id, trackIds: [track.id]).isEmpty)
+        #expect(try await store.plays.lastPlayed(userId: owner.id, trackIds: []).isEmpty)
     }
 
     public static func appPasswordsBelongToTheirUser(_ store: any DataStore) async throws {

@@ -441,6 +441,16 @@ struct MemoryPlays: PlayRepository {
         try access.read { state in state.plays.values.filter { $0.trackId == trackId && $0.counts }.count }
     }
 
+    func lastPlayed(userId: UUID, trackIds: [UUID]) async throws -> [UUID: Date] {
+        try access.read { state in
+            var dates: [UUID: Date] = [:]
+            for play in state.plays.values where play.userId == userId && trackIds.contains(play.trackId) {
+                dates[play.trackId] = max(dates[play.trackId] ?? play.playedAt, play.playedAt)
+            }
+            return dates
+        }
+    }
+
     func history(userId: UUID, page: PageRequest) async throws -> Page<Play> {
         try access.read { state in
             let mine = state.plays.values.filter { $0.userId == userId }

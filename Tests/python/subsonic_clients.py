@@ -903,6 +903,9 @@ def test_scrobble(ctx: Context) -> None:
     expect_equal(body.get("status"), "ok", "scrobble submission=True")
     after = poll(lambda: play_count(ctx, conn, song), lambda n: isinstance(before, int) and isinstance(n, int) and n > before)
     check(isinstance(before, int) and after == before + 1, f"scrobble submission=True: playCount {before!r} → {before}+1, got {after!r}")
+    entry = get_song(ctx, conn, song)
+    check(is_timestamp(entry.get("played")), f"a scrobbled song carries 'played' (OpenSubsonic: your last play), got {entry.get('played')!r}")
+    check("played" not in get_song(ctx, ctx.sonic("listener"), song), "'played' is per user: the listener never played it")
 
     other_before = play_count(ctx, conn, other)
     expect_equal(conn.scrobble(other.id, submission=False).get("status"), "ok", "scrobble submission=False")

@@ -35,6 +35,11 @@ public struct LibraryService: Sendable {
             ratings: try await store.listeners.ratings(userId: principal.userId, ids: unique))
     }
 
+    /// When the caller last played each of `trackIds`.
+    public func lastPlayed(_ principal: Principal, trackIds: [UUID]) async throws -> [UUID: Date] {
+        try await store.plays.lastPlayed(userId: principal.userId, trackIds: Array(Set(trackIds)))
+    }
+
     public func stars(_ principal: Principal, kind: LibraryItemKind, page: PageRequest) async throws -> Page<Star> {
         try await store.listeners.stars(userId: principal.userId, kind: kind, page: page)
     }

@@ -112,7 +112,10 @@ struct SubsonicEndpoints: Sendable {
     @Sendable func getArtists(_ call: SubsonicCall) async throws -> SubsonicObject {
         let view = try entries(call)
         let index = try await view.indexed(try await services.library.allArtists(), entry: view.artist)
-        return SubsonicObject(["artists": .object(SubsonicObject(["ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")), "index": .list(index)]))])
+        return SubsonicObject([
+            "artists": .object(
+                SubsonicObject(["ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")), "index": .list(index)]))
+        ])
     }
 
     @Sendable func getIndexes(_ call: SubsonicCall) async throws -> SubsonicObject {
@@ -126,7 +129,8 @@ struct SubsonicEndpoints: Sendable {
         return SubsonicObject([
             "indexes": .object(
                 SubsonicObject([
-                    "lastModified": .int(now), "ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")), "index": .list(index),
+                    "lastModified": .int(now), "ignoredArticles": .string(SubsonicEntries.ignoredArticles.joined(separator: " ")),
+                    "index": .list(index),
                 ]))
         ])
     }

@@ -17,8 +17,12 @@ struct SubsonicEntries: Sendable {
         let artists = try await store.catalog.artists(ids: Array(Set(tracks.map(\.artistId))))
         let plays = try await services.library.playCounts(trackIds: tracks.map(\.id))
         let marks = try await services.library.marks(principal, ids: tracks.map(\.id))
+        let played = try await services.library.lastPlayed(principal, trackIds: tracks.map(\.id))
         return tracks.map { track in
-            song(track, album: albums[track.albumId], artistName: artists[track.artistId]?.name ?? "", playCount: plays[track.id] ?? 0, marks: marks)
+            var entry = song(
+                track, album: albums[track.albumId], artistName: artists[track.artistId]?.name ?? "", playCount: plays[track.id] ?? 0, marks: marks)
+            entry["played"] = played[track.id].map { .date($0) }  // OpenSubsonic: the caller's last play
+            return entry
         }
     }
 
@@ -160,7 +164,9 @@ struct SubsonicEntries: Sendable {
 
     func indexed(_ summaries: [ArtistSummary], entry: (ArtistSummary, ListenerMarks) -> SubsonicObject) async throws -> [SubsonicObject] {
         let marks = try await services.library.marks(principal, ids: summaries.map(\.artist.id))
-        let sorted = summaries.map { (Self.indexName($0.artist.name), $0) }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.artist.id.uuidString < $1.1.artist.id.uuidString }
+        let sorted = summaries.map { (Self.indexName($0.artist.name), $0) }.sorted {
+            $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.artist.id.uuidString < $1.1.artist.id.uuidString
+        }
         var groups: [(name: String, artists: [SubsonicObject])] = []
         for (name, summary) in sorted {
             let initial = name.first.map { $0.isLetter ? String($0).uppercased() : "#" } ?? "#"
