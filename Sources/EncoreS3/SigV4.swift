@@ -91,11 +91,12 @@ public struct SigV4Signer: Sendable {
         method: String, base: String, path: String, query: [(name: String, value: String)] = [], host: String, lifetime: Int, at date: Date
     ) -> String {
         let stamp = Self.timestamp(date)
-        var parameters = query + [
-            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyId)/\(scope(stamp))"),
-            ("X-Amz-Date", stamp), ("X-Amz-Expires", String(min(max(lifetime, 1), Self.maxPresignedLifetime))),
-            ("X-Amz-SignedHeaders", "host"),
-        ]
+        var parameters =
+            query + [
+                ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyId)/\(scope(stamp))"),
+                ("X-Amz-Date", stamp), ("X-Amz-Expires", String(min(max(lifetime, 1), Self.maxPresignedLifetime))),
+                ("X-Amz-SignedHeaders", "host"),
+            ]
         if let token = credentials.sessionToken { parameters.append(("X-Amz-Security-Token", token)) }
         let request = Request(method: method, path: path, query: parameters, headers: [("host", host)], payloadHash: Self.unsignedPayload)
         let (canonical, _) = Self.canonicalRequest(request)

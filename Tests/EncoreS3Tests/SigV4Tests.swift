@@ -71,7 +71,8 @@ struct SigV4Tests {
         }
         let cases = [
             Case(
-                method: "get_object", endpoint: "http://127.0.0.1:8333", region: "us-east-1", bucket: "encore", key: "tracks/abc/media-1/files/mp3-160.mp3",
+                method: "get_object", endpoint: "http://127.0.0.1:8333", region: "us-east-1", bucket: "encore",
+                key: "tracks/abc/media-1/files/mp3-160.mp3",
                 expires: 3600, time: 1_800_000_000, accessKey: "encore", secretKey: "a secret/with+odd=chars"),
             Case(
                 method: "put_object", endpoint: "https://s3.eu-west-3.amazonaws.com", region: "eu-west-3", bucket: "my-bucket",
@@ -82,7 +83,8 @@ struct SigV4Tests {
         ]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("python/boto3_presign.py")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "python/boto3_presign.py")
         process.arguments = ["python3", script.path]
         let input = Pipe()
         let output = Pipe()
@@ -97,7 +99,8 @@ struct SigV4Tests {
         let expected = try JSONDecoder().decode([String].self, from: data)
         for (index, test) in cases.enumerated() {
             let signer = SigV4Signer(
-                credentials: .init(accessKeyId: test.accessKey, secretAccessKey: test.secretKey, sessionToken: test.sessionToken), region: test.region)
+                credentials: .init(accessKeyId: test.accessKey, secretAccessKey: test.secretKey, sessionToken: test.sessionToken), region: test.region
+            )
             let host = try #require(URL(string: test.endpoint)).host.map { host in
                 URL(string: test.endpoint)?.port.map { "\(host):\($0)" } ?? host
             }
