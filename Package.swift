@@ -48,10 +48,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // S3-compatible object storage: SigV4 signing (the S3 blob store is being built on it).
+        // S3-compatible object storage: SigV4 signing and the S3 blob store.
         .target(
             name: "EncoreS3",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["EncoreCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // ffprobe / ffmpeg as subprocesses.
@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("openapi.json")],
+            resources: [.copy("openapi.json"), .copy("WebApp")],
             swiftSettings: swiftSettings
         ),
         // The composition root: reads the configuration, builds the backends it names and the services over them.
@@ -125,7 +125,7 @@ let package = Package(
             dependencies: ["EncoreCore", "EncoreBlobs", "EncoreTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EncoreS3Tests", dependencies: ["EncoreS3"], swiftSettings: swiftSettings),
+        .testTarget(name: "EncoreS3Tests", dependencies: ["EncoreS3", "EncoreCore", "EncoreTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EncoreMediaTests", dependencies: ["EncoreCore", "EncoreMedia"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EncoreServerTests",

@@ -41,7 +41,7 @@ public struct FFprobeAudioProber: AudioProber {
             ffprobe, ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-i", location],
             timeout: limits.timeout)
         guard probe.exitCode == 0, !probe.timedOut, let report = try? JSONDecoder().decode(ProbeReport.self, from: probe.stdout) else {
-            throw Self.invalid("Not a recognisable audio file (\(Self.firstLine(probe.stderr) ?? "unknown format")).")
+            throw Self.invalid("Not a recognisable audio file (\(Self.firstLine(probe.stderr, naming: location) ?? "unknown format")).")
         }
         guard let stream = report.streams.first(where: { $0.codecType == "audio" }), let codec = stream.codecName else {
             throw Self.invalid("The file contains no audio stream.")
@@ -87,7 +87,7 @@ public struct FFprobeAudioProber: AudioProber {
             guard line.hasPrefix("out_time_us=") else { return nil }
             return Int(line.dropFirst("out_time_us=".count))
         }.last
-        return (Double(max(micros ?? 0, 0)) / 1_000_000, run.exitCode == 0 ? nil : Self.firstLine(run.stderr) ?? "decoder error")
+        return (Double(max(micros ?? 0, 0)) / 1_000_000, run.exitCode == 0 ? nil : Self.firstLine(run.stderr, naming: location) ?? "decoder error")
     }
 
     /// The size of a local file, nil for a URL, or an error when a local file is missing.
@@ -101,8 +101,14 @@ public struct FFprobeAudioProber: AudioProber {
 
     static func invalid(_ reason: String) -> EncoreError { EncoreError(.invalidAudio, reason) }
 
-    static func firstLine(_ data: Data) -> String? {
-        String(decoding: data, as: UTF8.self).split(separator: "\n").first.map { String($0.prefix(200)) }
+    /// The tool's first error line, for the artist to read: without the server's path to the file, which
+    /// ffmpeg puts in front of its messages and which is nobody's business outside the server.
+    static func firstLine(_ data: Data, naming location: String) -> String? {
+        String(decoding: data, as: UTF8.self).split(separator: "\n").first.map { line in
+            var text = String(line)
+            if text.hasPrefix(location + ": ") { text = String(text.dropFirst(location.count + 2)) }
+            return String(text.replacingOccurrences(of: location, with: "the upload").prefix(200))
+        }
     }
 
     static func seconds(_ value: Double) -> String { String(format: "%.2f", value) }

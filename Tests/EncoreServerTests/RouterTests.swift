@@ -39,11 +39,12 @@ struct RouterClient {
     }
 
     func send(
-        _ method: HTTPRequest.Method, _ path: String, body: String? = nil, contentType: String? = "application/json", token: String? = nil
+        _ method: HTTPRequest.Method, _ path: String, body: String? = nil, contentType: String? = "application/json", token: String? = nil,
+        headers extra: HTTPFields = [:]
     )
         async throws -> Reply
     {
-        var headers: HTTPFields = [:]
+        var headers = extra
         if body != nil, let contentType { headers[.contentType] = contentType }
         if let token { headers[.authorization] = "Bearer \(token)" }
         let request = Request(

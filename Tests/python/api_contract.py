@@ -7,8 +7,9 @@
 It registers a listener, an artist and a throw-away account, creates an artist, albums, playlists and (when the
 server's media pipeline is available) tracks from a generated WAV, so that every `{id}` route is exercised with
 ids that exist. Then it runs `schemathesis run` over every operation of the spec except the signed media origin
-(`/media/...`) and the Subsonic protocol (`/rest/...`: HTTP 200 for failures and XML by design, checked by
-subsonic_clients.py with a real client), with a fixed seed, deterministic generation and a bounded number of examples per operation, and
+(`/media/...`), the Subsonic protocol (`/rest/...`: HTTP 200 for failures and XML by design, checked by
+subsonic_clients.py with a real client) and the web app's versioned files (`/app/...`, checked in a real
+browser by web_app.py), with a fixed seed, deterministic generation and a bounded number of examples per operation, and
 these checks: not_a_server_error, status_code_conformance, content_type_conformance,
 response_schema_conformance. It ends with the line `schemathesis: N passed, M failed` (operations) and exits 1
 when any operation failed or errored.
@@ -272,7 +273,7 @@ def run_schemathesis(spec: str, base: str, config: str, report: str, max_example
         sys.executable, "-m", "schemathesis.cli", "--config-file", config, "--no-color", "run", spec,
         "--url", base,
         "--checks", checks,
-        "--exclude-path-regex", "^/(media|rest)/",
+        "--exclude-path-regex", "^/(media|rest|app)/",
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", str(max_examples),
         "--seed", str(seed),
