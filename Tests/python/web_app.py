@@ -11,6 +11,8 @@ sizes), and runs these scenarios, each on its own so that one failure does not s
   ArrowDown + Enter; playback passes 3 s without an error; seeking (the test hook and the #seek range) moves
   it; an album of two short tracks plays gaplessly (window.encorePlayer.transitions, < 100 ms); the debug
   panel names the rendition; the play report reaches GET /users/me/history.
+- paths: the fallbacks for browsers without native HLS (MSE over the fMP4 segments, progressive AAC), forced
+  through the app's `encore.playback` setting: each plays, seeks and moves to the next track in < 100 ms.
 - studio: an artist signs in, creates an artist and an album in the studio, uploads a generated FLAC through
   #upload-files (progress reaches its max, the status becomes `ready`) and a text file named .flac (`failed`,
   with a reason in words).
@@ -35,10 +37,8 @@ deadline; the server, the browser, the static server and the temporary files are
 from __future__ import annotations
 
 import argparse
-import functools
 import http.server
 import json
-import mimetypes
 import os
 import re
 import shutil
@@ -517,6 +517,37 @@ def scenario_listen(ctx: Context) -> None:
     js(d, "const a = document.querySelector('audio[data-active=\"true\"]'); a && a.pause()")
 
 
+def scenario_paths(ctx: Context) -> None:
+    """The two fallbacks a browser without native HLS takes (Firefox: MSE; others: progressive AAC), forced
+    in this Chromium through the app's `encore.playback` setting: each plays, seeks and is gapless too."""
+    fx = ctx.need_fixtures()
+    d, base = ctx.driver, ctx.base
+    sign_in(d, base, fx.email)
+    try:
+        for mode, label in (("mse", "MSE"), ("progressive", "progressive")):
+            js(d, "localStorage.setItem('encore.playback', arguments[0])", mode)
+            d.refresh()
+            goto(d, base, f"#/album/{fx.post}")
+            present(d, f'#album-view li.track[data-track-id="{fx.army}"]', 10)
+            js(d, "window.encorePlayer.transitions.length = 0")
+            visible(d, "#play-album").click()
+            state = wait(d, 20, lambda d_: (lambda st: st if st and st.get("trackId") == fx.army and st["currentTime"] > 1.5 else False)(
+                hook_state(d_)), f"{mode}: Army of Me plays")
+            results.check(state.get("error") is None, f"{mode}: no media error", state)
+            results.check(label.lower() in (state.get("rendition") or "").lower(), f"{mode}: the rendition is {label}", state.get("rendition"))
+            js(d, "window.encorePlayer.seek(3)")
+            wait(d, 10, lambda d_: (lambda st: st and 2.8 <= st["currentTime"] <= 5.5)(hook_state(d_)), f"{mode}: seek(3) lands at 3 s")
+            wait(d, 30, lambda d_: js(d_, "return window.encorePlayer.transitions.some(t => t.from === arguments[0] && t.to === arguments[1] && t.playingAt)",
+                                      fx.army, fx.hyper), f"{mode}: Army of Me -> Hyperballad")
+            transition = js(d, "return window.encorePlayer.transitions.find(t => t.from === arguments[0] && t.to === arguments[1])", fx.army, fx.hyper)
+            gap = transition["playingAt"] - transition["endedAt"]
+            log(f"{mode}: gap {gap:.1f} ms")
+            results.check(gap < 100, f"{mode}: the next track starts within 100 ms", f"{gap:.1f} ms")
+            js(d, "const a = document.querySelector('audio[data-active=\"true\"]'); a && a.pause()")
+    finally:
+        js(d, "localStorage.removeItem('encore.playback')")
+
+
 def scenario_studio(ctx: Context) -> None:
     d, base = ctx.driver, ctx.base
     api, email = Api.register(base, "artist", "Studio Artist")
@@ -586,7 +617,7 @@ def scenario_studio(ctx: Context) -> None:
     flac = make_flac(os.path.join(ctx.work, "Svefn-g-englar.flac"), 20, 330)
     size = os.path.getsize(flac)
     picker.send_keys(flac)
-    row = f'li.upload[data-name="Svefn-g-englar.flac"]'
+    row = 'li.upload[data-name="Svefn-g-englar.flac"]'
     present(d, row, 10)
     wait(d, 90, lambda d_: d_.find_element(By.CSS_SELECTOR, row + " .upload-status").text.strip().lower()
          in ("ready", "failed"), "the upload to finish (ready or failed)")
@@ -981,7 +1012,7 @@ def shot(ctx: Context, name: str) -> None:
         pass
 
 
-SCENARIOS = [("csp", scenario_csp), ("listen", scenario_listen), ("studio", scenario_studio),
+SCENARIOS = [("csp", scenario_csp), ("listen", scenario_listen), ("paths", scenario_paths), ("studio", scenario_studio),
              ("playlist", scenario_playlist), ("pages", scenario_pages), ("unit", scenario_unit)]
 
 
@@ -1034,7 +1065,7 @@ def main() -> int:
         wait_for_health(server.base)
         ctx = Context(server.base, artifacts, work)
         log(f"server at {server.base}; artifacts in {artifacts}")
-        if any(name in ("listen", "playlist", "pages") for name, _ in chosen):
+        if any(name in ("listen", "paths", "playlist", "pages") for name, _ in chosen):
             try:
                 ctx.fixtures = Fixtures(server.base, work)
                 log("fixtures ready")

@@ -1,0 +1,324 @@
+import Crypto
+import EncoreCore
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// ``BlobStore`` on any S3 API (AWS S3, SeaweedFS, Ceph RGW, Cloudflare R2, MinIO), path-style, signed
+/// with SigV4. Objects live under an optional root prefix of one bucket.
+///
+/// Where S3 differs from a directory, as explicit choices:
+/// - write-once: a `HEAD` first, and `If-None-Match: *` on the write for stores that honour it (AWS does),
+///   so two writers racing for one key cannot both win there;
+/// - `move` is a copy then a delete: not atomic, but every caller moves objects it alone knows about
+///   (an upload into its track's folder), and a crash between the two leaves a copy, never a loss;
+/// - a pre-signed `PUT` cannot carry an upper size limit, so the limit is checked when the upload is
+///   attached (`POST /tracks` answers `upload_too_large`);
+/// - a pre-signed `GET` covers one key, not a prefix: `scope` is ignored.
+public struct S3BlobStore: BlobStore {
+    public struct Configuration: Sendable {
+        /// Where Encore reaches the S3 API: `http(s)://host[:port]`.
+        public var endpoint: String
+        /// Where clients reach it, for pre-signed URLs (a public host name in front of a private one).
+        public var publicEndpoint: String
+        public var region: String
+        public var bucket: String
+        /// Keys are stored as `root/key` when set.
+        public var root: String
+        public var credentials: SigV4Signer.Credentials
+        /// Files at least this large go up in parts.
+        public var multipartThreshold: Int
+        public var partSize: Int
+
+        public init(
+            endpoint: String, publicEndpoint: String? = nil, region: String, bucket: String, root: String = "",
+            credentials: SigV4Signer.Credentials, multipartThreshold: Int = 64 << 20, partSize: Int = 16 << 20
+        ) {
+            self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+            self.publicEndpoint =
+                (publicEndpoint ?? endpoint).hasSuffix("/") ? String((publicEndpoint ?? endpoint).dropLast()) : (publicEndpoint ?? endpoint)
+            self.region = region
+            self.bucket = bucket
+            self.root = root.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            self.credentials = credentials
+            self.multipartThreshold = multipartThreshold
+            self.partSize = max(partSize, 5 << 20)  // S3's smallest part (but the last)
+        }
+    }
+
+    let configuration: Configuration
+    let signer: SigV4Signer
+    let session: URLSession
+    let now: @Sendable () -> Date
+
+    public init(_ configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        let sessionConfiguration = URLSessionConfiguration.ephemeral
+        sessionConfiguration.timeoutIntervalForRequest = 30
+        session = URLSession(configuration: sessionConfiguration)
+        self.now = now
+    }
+
+    // MARK: Objects
+
+    public func putFile(_ key: BlobKey, from path: String) async throws -> BlobInfo {
+        guard try await info(key) == nil else { throw Self.exists(key) }
+        let size = try (FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        if size >= configuration.multipartThreshold {
+            try await multipartUpload(key, from: path)
+        } else {
+            let response = try await send(
+                "PUT", objectPath(key), headers: [("If-None-Match", "*")], payloadHash: try Self.fileHash(path),
+                body: .file(URL(fileURLWithPath: path)))
+            if response.status == 412 { throw Self.exists(key) }
+            try check(response, "PUT \(key)")
+        }
+        guard let stored = try await info(key) else { throw EncoreError(.storageError, "S3 lost \(key) right after storing it.") }
+        return stored
+    }
+
+    public func fetch(_ key: BlobKey, to path: String) async throws {
+        let (file, status) = try await download(objectPath(key))
+        defer { try? FileManager.default.removeItem(at: file) }
+        if status == 404 { throw Self.missing(key) }
+        guard (200..<300).contains(status) else {
+            throw Self.failure(status: status, body: (try? Data(contentsOf: file)) ?? Data(), what: "GET \(key)")
+        }
+        try FileManager.default.moveItem(at: file, to: URL(fileURLWithPath: path))
+    }
+
+    public func copy(_ source: BlobKey, to destination: BlobKey) async throws {
+        guard try await info(source) != nil else { throw Self.missing(source) }
+        guard try await info(destination) == nil else { throw Self.exists(destination) }
+        let response = try await send(
+            "PUT", objectPath(destination),
+            headers: [("x-amz-copy-source", SigV4Signer.encodePath("/\(configuration.bucket)/\(storedKey(source))")), ("If-None-Match", "*")])
+        if response.status == 404 { throw Self.missing(source) }
+        if response.status == 412 { throw Self.exists(destination) }
+        try check(response, "COPY \(source) → \(destination)")
+        // S3 can answer 200 with an error in the body for a copy that failed late.
+        if String(decoding: response.body, as: UTF8.self).contains("<Error>") {
+            throw Self.failure(status: 500, body: response.body, what: "COPY \(source)")
+        }
+    }
+
+    public func info(_ key: BlobKey) async throws -> BlobInfo? {
+        let response = try await send("HEAD", objectPath(key))
+        if response.status == 404 { return nil }
+        try check(response, "HEAD \(key)")
+        let size = Int(response.header("Content-Length") ?? "") ?? 0
+        let etag = response.header("ETag") ?? ""
+        let modified = response.header("Last-Modified").flatMap(Self.httpDate) ?? Date(timeIntervalSince1970: 0)
+        return BlobInfo(key: key, size: size, etag: etag, modifiedAt: modified)
+    }
+
+    public func move(_ source: BlobKey, to destination: BlobKey) async throws {
+        try await copy(source, to: destination)
+        try await delete(source)
+    }
+
+    public func delete(_ key: BlobKey) async throws {
+        let response = try await send("DELETE", objectPath(key))
+        if response.status == 404 { return }
+        try check(response, "DELETE \(key)")
+    }
+
+    public func deleteAll(under prefix: BlobKey) async throws {
+        for key in try await list(under: prefix) { try await delete(key) }
+    }
+
+    public func list(under prefix: BlobKey) async throws -> [BlobKey] {
+        var keys: [BlobKey] = []
+        if try await info(prefix) != nil { keys.append(prefix) }  // "at or below"
+        let listed = storedKey(prefix) + "/"
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", listed)]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try await send("GET", "/\(configuration.bucket)", query: query)
+            try check(response, "LIST \(prefix)")
+            let page = ListingParser.parse(response.body)
+            keys += page.keys.compactMap(domainKey)
+            token = page.truncated ? page.nextToken : nil
+        } while token != nil
+        return keys.sorted()
+    }
+
+    public func checkWritable() async throws {
+        let response = try await send("HEAD", "/\(configuration.bucket)")
+        guard (200..<300).contains(response.status) else {
+            throw EncoreError(.storageUnavailable, "The bucket \(configuration.bucket) cannot be reached (HTTP \(response.status)).", retryAfter: 5)
+        }
+    }
+
+    public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
+        presigned("PUT", key, expiresAt: expiresAt)
+    }
+
+    public func signedReadURL(for key: BlobKey, scope: BlobKey, expiresAt: Date) throws -> String {
+        presigned("GET", key, expiresAt: expiresAt)
+    }
+
+    private func presigned(_ method: String, _ key: BlobKey, expiresAt: Date) -> String {
+        let date = now()
+        let base = configuration.publicEndpoint
+        let host = URL(string: base).map { url in url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "") } ?? ""
+        return signer.presignedURL(
+            method: method, base: base, path: objectPath(key), host: host, lifetime: Int(expiresAt.timeIntervalSince(date).rounded(.up)), at: date)
+    }
+
+    // MARK: Multipart
+
+    private func multipartUpload(_ key: BlobKey, from file: String) async throws {
+        let path = objectPath(key)
+        let created = try await send("POST", path, query: [("uploads", "")])
+        try check(created, "CREATE MULTIPART \(key)")
+        guard let uploadId = ListingParser.value(of: "UploadId", in: created.body) else {
+            throw EncoreError(.storageError, "S3 gave no UploadId for \(key).")
+        }
+        do {
+            guard let handle = FileHandle(forReadingAtPath: file) else { throw EncoreError(.storageError, "Cannot read \(file).") }
+            defer { try? handle.close() }
+            var parts: [(number: Int, etag: String)] = []
+            // One part in memory at a time: a multi-gigabyte upload costs one part's worth.
+            while let chunk = try handle.read(upToCount: configuration.partSize), !chunk.isEmpty {
+                let number = parts.count + 1
+                let reply = try await send("PUT", path, query: [("partNumber", String(number)), ("uploadId", uploadId)], body: .data(chunk))
+                try check(reply, "PART \(number) of \(key)")
+                parts.append((number, reply.header("ETag") ?? ""))
+            }
+            let manifest =
+                "<CompleteMultipartUpload>"
+                + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.escapeXML($0.etag))</ETag></Part>" }.joined()
+                + "</CompleteMultipartUpload>"
+            let done = try await send(
+                "POST", path, query: [("uploadId", uploadId)], headers: [("If-None-Match", "*")], body: .data(Data(manifest.utf8)))
+            if done.status == 412 { throw Self.exists(key) }
+            try check(done, "COMPLETE MULTIPART \(key)")
+            if String(decoding: done.body, as: UTF8.self).contains("<Error>") {
+                throw Self.failure(status: 500, body: done.body, what: "COMPLETE MULTIPART \(key)")
+            }
+        } catch {
+            // Parts of an abandoned upload cost storage until aborted.
+            _ = try? await send("DELETE", path, query: [("uploadId", uploadId)])
+            throw error
+        }
+    }
+
+    static func escapeXML(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    // MARK: Requests
+
+    struct Reply {
+        var status: Int
+        var headers: [AnyHashable: Any]
+        var body: Data
+
+        func header(_ name: String) -> String? {
+            for (key, value) in headers where (key as? String)?.lowercased() == name.lowercased() { return value as? String }
+            return nil
+        }
+    }
+
+    enum Body {
+        case none
+        case data(Data)
+        case file(URL)
+    }
+
+    func objectPath(_ key: BlobKey) -> String { "/\(configuration.bucket)/\(storedKey(key))" }
+    func storedKey(_ key: BlobKey) -> String { configuration.root.isEmpty ? key.rawValue : configuration.root + "/" + key.rawValue }
+
+    func domainKey(_ stored: String) -> BlobKey? {
+        guard !configuration.root.isEmpty else { return BlobKey(stored) }
+        guard stored.hasPrefix(configuration.root + "/") else { return nil }
+        return BlobKey(String(stored.dropFirst(configuration.root.count + 1)))
+    }
+
+    func request(_ method: String, _ path: String, query: [(String, String)], headers: [(String, String)], payloadHash: String) -> URLRequest {
+        let url = URL(
+            string: configuration.endpoint + SigV4Signer.encodePath(path)
+                + (query.isEmpty ? "" : "?" + SigV4Signer.canonicalQuery(query.map { ($0.0, $0.1) })))!
+        let host = url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "")
+        let all = headers + [("host", host), ("x-amz-content-sha256", payloadHash)]
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        for (name, value) in all where name != "host" { request.setValue(value, forHTTPHeaderField: name) }
+        let signing = SigV4Signer.Request(
+            method: method, path: path, query: query.map { ($0.0, $0.1) }, headers: all.map { ($0.0, $0.1) }, payloadHash: payloadHash)
+        for (name, value) in signer.signatureHeaders(for: signing, at: now()) { request.setValue(value, forHTTPHeaderField: name) }
+        return request
+    }
+
+    func send(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], payloadHash: String? = nil,
+        body: Body = .none
+    ) async throws -> Reply {
+        let hash: String
+        switch body {
+        case .data(let data): hash = payloadHash ?? SHA256.hash(data: data).hex
+        case .file: hash = payloadHash ?? SigV4Signer.unsignedPayload
+        case .none: hash = SigV4Signer.emptyPayloadHash
+        }
+        let request = request(method, path, query: query, headers: headers, payloadHash: hash)
+        do {
+            let (data, response): (Data, URLResponse)
+            switch body {
+            case .none: (data, response) = try await session.data(for: request)
+            case .data(let payload): (data, response) = try await session.upload(for: request, from: payload)
+            case .file(let file): (data, response) = try await session.upload(for: request, fromFile: file)
+            }
+            guard let http = response as? HTTPURLResponse else { throw EncoreError(.storageError, "S3 answered something that is not HTTP.") }
+            return Reply(status: http.statusCode, headers: http.allHeaderFields, body: data)
+        } catch let error as URLError {
+            throw EncoreError(.storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+        }
+    }
+
+    func download(_ path: String) async throws -> (URL, Int) {
+        let request = request("GET", path, query: [], headers: [], payloadHash: SigV4Signer.emptyPayloadHash)
+        do {
+            let (file, response) = try await session.download(for: request)
+            return (file, (response as? HTTPURLResponse)?.statusCode ?? 0)
+        } catch let error as URLError {
+            throw EncoreError(.storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+        }
+    }
+
+    func check(_ reply: Reply, _ what: String) throws {
+        guard (200..<300).contains(reply.status) else { throw Self.failure(status: reply.status, body: reply.body, what: what) }
+    }
+
+    static func failure(status: Int, body: Data, what: String) -> EncoreError {
+        let code = ListingParser.value(of: "Code", in: body) ?? "HTTP \(status)"
+        if status >= 500 || code == "SlowDown" {
+            return EncoreError(.storageUnavailable, "S3 is not available right now (\(code)).", retryAfter: 5)
+        }
+        return EncoreError(.storageError, "S3 refused \(what): \(code).")
+    }
+
+    static func missing(_ key: BlobKey) -> EncoreError { EncoreError(.objectNotFound, "No object \(key).") }
+    static func exists(_ key: BlobKey) -> EncoreError { EncoreError(.objectExists, "An object \(key) exists already.") }
+
+    static func fileHash(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw EncoreError(.storageError, "Cannot read \(path).") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().hex
+    }
+
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+}
