@@ -372,6 +372,35 @@ class Context:
         return self.fixtures
 
 
+def album_gap(d, base: str, fx, first: str, second: str, label: str) -> float:
+    """Plays the album from the start of `first`, seeks to 4 s before its end (the preload has time to
+    happen, as it would in a whole play) and returns the milliseconds between its `ended` and the
+    `playing` of `second`, from window.encorePlayer.transitions."""
+    goto(d, base, f"#/album/{fx.post}")
+    present(d, f'#album-view li.track[data-track-id="{second}"]', 10)
+    js(d, "window.encorePlayer.transitions.length = 0")
+    visible(d, "#play-album").click()
+    wait(d, 10, lambda d_: (lambda st: st and st.get("trackId") == first and st["currentTime"] > 0.3 and st["duration"])(hook_state(d_)),
+         f"{label}: the album starts")
+    js(d, "window.encorePlayer.seek(window.encorePlayer.state().duration - 4)")
+    wait(d, 30, lambda d_: js(d_, "return window.encorePlayer.transitions.some(t => t.from === arguments[0] && t.to === arguments[1] && t.playingAt)",
+                              first, second), f"{label}: a transition to the next track")
+    transition = js(d, "return window.encorePlayer.transitions.find(t => t.from === arguments[0] && t.to === arguments[1])", first, second)
+    return transition["playingAt"] - transition["endedAt"]
+
+
+def check_gapless(d, base: str, fx, label: str, first_gap: float | None = None) -> None:
+    """The next track starts within 100 ms of the previous one ending. The gap is event-loop latency on top
+    of a preloaded element, so a busy machine can delay one transition: the best of three attempts counts
+    (a player that loads the next track only when the first ends takes hundreds of ms every time)."""
+    gaps = [] if first_gap is None else [first_gap]
+    while len(gaps) < 3 and min(gaps, default=1e9) >= 100:
+        gaps.append(album_gap(d, base, fx, fx.army, fx.hyper, label))
+    log(f"{label}: gaps {', '.join(f'{g:.1f}' for g in gaps)} ms")
+    results.check(min(gaps) < 100, f"{label}: the next track starts within 100 ms of the previous one ending",
+                  ", ".join(f"{g:.1f} ms" for g in gaps))
+
+
 def scenario_listen(ctx: Context) -> None:
     fx = ctx.need_fixtures()
     d, base = ctx.driver, ctx.base
@@ -493,7 +522,6 @@ def scenario_listen(ctx: Context) -> None:
                     fx.army, fx.hyper)
     gap = transition["playingAt"] - transition["endedAt"]
     log(f"gap between Army of Me and Hyperballad: {gap:.1f} ms")
-    results.check(gap < 100, "the second track starts within 100 ms of the first ending", f"{gap:.1f} ms")
     state = hook_state(d)
     results.check(state["trackId"] == fx.hyper and state["queue"][:2] == [fx.army, fx.hyper] and state["index"] == 1,
                   "the queue is the album and the second track is current", state)
@@ -511,9 +539,10 @@ def scenario_listen(ctx: Context) -> None:
     army_plays = poll(10, lambda: [p for p in api.call("GET", "/users/me/history").get("items", [])
                                    if p["trackId"] == fx.army] or False, "Army of Me reported when it ended")
     duration_ms = fx.api.call("GET", f"/tracks/{fx.army}")["durationMs"]
-    results.check(army_plays[0]["counted"] is True,
+    results.check(army_plays[-1]["counted"] is True,
                   "a short track played through counts (msPlayed reaches its duration)",
-                  f"msPlayed {army_plays[0]['msPlayed']} of durationMs {duration_ms}, counted {army_plays[0]['counted']}")
+                  f"msPlayed {army_plays[-1]['msPlayed']} of durationMs {duration_ms}, counted {army_plays[-1]['counted']}")
+    check_gapless(d, base, fx, "native HLS", first_gap=gap)
     js(d, "const a = document.querySelector('audio[data-active=\"true\"]'); a && a.pause()")
 
 
@@ -537,12 +566,7 @@ def scenario_paths(ctx: Context) -> None:
             results.check(label.lower() in (state.get("rendition") or "").lower(), f"{mode}: the rendition is {label}", state.get("rendition"))
             js(d, "window.encorePlayer.seek(3)")
             wait(d, 10, lambda d_: (lambda st: st and 2.8 <= st["currentTime"] <= 5.5)(hook_state(d_)), f"{mode}: seek(3) lands at 3 s")
-            wait(d, 30, lambda d_: js(d_, "return window.encorePlayer.transitions.some(t => t.from === arguments[0] && t.to === arguments[1] && t.playingAt)",
-                                      fx.army, fx.hyper), f"{mode}: Army of Me -> Hyperballad")
-            transition = js(d, "return window.encorePlayer.transitions.find(t => t.from === arguments[0] && t.to === arguments[1])", fx.army, fx.hyper)
-            gap = transition["playingAt"] - transition["endedAt"]
-            log(f"{mode}: gap {gap:.1f} ms")
-            results.check(gap < 100, f"{mode}: the next track starts within 100 ms", f"{gap:.1f} ms")
+            check_gapless(d, base, fx, mode)
             js(d, "const a = document.querySelector('audio[data-active=\"true\"]'); a && a.pause()")
     finally:
         js(d, "localStorage.removeItem('encore.playback')")
