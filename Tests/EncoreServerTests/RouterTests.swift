@@ -99,6 +99,10 @@ struct RouterTests {
         let missing = try await client.send(.get, "/api/v1/nothing-here")
         #expect(missing.status == 404)
         #expect(missing.errorCode == "not_found")
+        // Every answer, an error too, names its request, as the log lines do.
+        let first = try #require(missing.headers[HTTPField.Name("X-Request-Id")!])
+        let second = try #require(try await client.send(.get, "/health").headers[HTTPField.Name("X-Request-Id")!])
+        #expect(!first.isEmpty && first != second)
         let anonymous = try await client.send(.get, "/api/v1/users/me")
         #expect(anonymous.status == 401)
         #expect(anonymous.errorCode == "unauthenticated")
