@@ -73,10 +73,14 @@ public struct CoverProcessingJob: Codable, Sendable, Equatable {
     public static let kind = "cover.process"
     public var albumId: UUID
     public var sourceKey: BlobKey
+    /// When the image was attached: a job never replaces a cover attached after its own (jobs can finish
+    /// out of order, or run again after a crash).
+    public var attachedAt: Date?
 
-    public init(albumId: UUID, sourceKey: BlobKey) {
+    public init(albumId: UUID, sourceKey: BlobKey, attachedAt: Date? = nil) {
         self.albumId = albumId
         self.sourceKey = sourceKey
+        self.attachedAt = attachedAt
     }
 
     public init(payload: String) throws {

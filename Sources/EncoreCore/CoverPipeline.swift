@@ -35,7 +35,7 @@ public struct CoverPipeline: JobHandler {
             return  // an earlier attempt finished and removed it
         }
         do {
-            let installed = try await install(image: source, albumId: task.albumId, work: work, onlyIfMissing: false)
+            let installed = try await install(image: source, albumId: task.albumId, work: work, onlyIfMissing: false, attachedAt: task.attachedAt)
             log("album \(task.albumId.uuidString.lowercased()) cover \(installed ? "replaced" : "dropped: the album is gone")")
         } catch let error as EncoreError where error.code == .invalidImage {
             // Not retried: the same bytes will not decode next time. The upload was checked to look like an
@@ -62,16 +62,25 @@ public struct CoverPipeline: JobHandler {
 
     /// Renders thumbnails of `image` and makes them the album's cover (or, with `onlyIfMissing`, only when
     /// it still has none). Returns false, leaving nothing behind, when the album is gone or has a cover.
-    func install(image: String, albumId: UUID, work: String, onlyIfMissing: Bool) async throws -> Bool {
+    func install(image: String, albumId: UUID, work: String, onlyIfMissing: Bool, attachedAt: Date? = nil) async throws -> Bool {
         let thumbnails = work + "/thumbnails-\(UUID().uuidString.lowercased())"
         try FileManager.default.createDirectory(atPath: thumbnails, withIntermediateDirectories: true)
         let sizes = try await renderer.renderThumbnails(of: image, into: thumbnails)
-        let cover = CoverArt(prefix: CoverKeys.version(albumId: albumId, id: UUID()), sizes: sizes, updatedAt: now())
-        for size in sizes { _ = try await blobs.putFile(cover.key(size: size), from: thumbnails + "/\(size).jpg") }
-        let replaced: CoverArt?? = try await store.transaction { tx in
-            guard let album = try await tx.catalog.album(id: albumId), !(onlyIfMissing && album.cover != nil) else { return nil }
-            let (before, _) = try await tx.catalog.updateAlbum(id: albumId) { $0.cover = cover }
-            return .some(before.cover)
+        // Dated by when its image was attached, so that a later attachment always wins, whatever the order
+        // the jobs finish in.
+        let cover = CoverArt(prefix: CoverKeys.version(albumId: albumId, id: UUID()), sizes: sizes, updatedAt: attachedAt ?? now())
+        let replaced: CoverArt??
+        do {
+            for size in sizes { _ = try await blobs.putFile(cover.key(size: size), from: thumbnails + "/\(size).jpg") }
+            replaced = try await store.transaction { tx in
+                guard let album = try await tx.catalog.album(id: albumId), !(onlyIfMissing && album.cover != nil) else { return nil }
+                if let current = album.cover, current.updatedAt > cover.updatedAt { return nil }  // a newer cover is in place
+                let (before, _) = try await tx.catalog.updateAlbum(id: albumId) { $0.cover = cover }
+                return .some(before.cover)
+            }
+        } catch {
+            try? await blobs.deleteAll(under: cover.prefix)  // nothing points at these yet: leave nothing behind
+            throw error
         }
         guard let replaced else {
             try await blobs.deleteAll(under: cover.prefix)

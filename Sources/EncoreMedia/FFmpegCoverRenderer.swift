@@ -15,6 +15,15 @@ public struct FFmpegCoverRenderer: CoverRenderer {
 
     public func renderThumbnails(of source: String, into directory: String) async throws -> [Int] {
         let invalid = EncoreError(.invalidImage, "The cover is not a JPEG, PNG or WebP image that can be decoded.")
+        // The declared size first, without decoding (ffmpeg describes its input and stops): a small file can
+        // declare a huge picture, and decoding that would take the machine's memory.
+        let header = try await ProcessRunner.run(ffmpeg, ["-hide_banner", "-nostdin", "-i", source], timeout: .seconds(30))
+        guard let (declaredWidth, declaredHeight) = Self.dimensions(fromLog: String(decoding: header.stderr, as: UTF8.self)) else { throw invalid }
+        guard declaredWidth <= Self.maxEdge, declaredHeight <= Self.maxEdge, declaredWidth * declaredHeight <= Self.maxPixels else {
+            throw EncoreError(
+                .invalidImage,
+                "The cover is \(declaredWidth) × \(declaredHeight) pixels; at most \(Self.maxEdge) on a side and 40 megapixels are accepted.")
+        }
         let probe = try await ProcessRunner.run(
             ffmpeg, ["-hide_banner", "-nostdin", "-i", source, "-frames:v", "1", "-f", "null", "-"], timeout: .seconds(60))
         let log = String(decoding: probe.stderr, as: UTF8.self)
@@ -36,6 +45,10 @@ public struct FFmpegCoverRenderer: CoverRenderer {
         }
         return sizes
     }
+
+    /// The largest picture decoded: 10,000 px on a side, 40 megapixels in all.
+    static let maxEdge = 10_000
+    static let maxPixels = 40_000_000
 
     public func extractEmbeddedPicture(from audio: String, to destination: String) async throws -> Bool {
         let run = try await ProcessRunner.run(

@@ -17,7 +17,8 @@ struct AuthController {
         }
         group.post("auth/login") { request, context in
             let body = try await APIJSON.body(LoginBody.self, from: request, context: context)
-            return try await session(for: try await accounts.login(email: body.email, password: body.password), status: .ok)
+            return try await session(
+                for: try await accounts.login(email: body.email, password: body.password, client: context.clientAddress), status: .ok)
         }
     }
 

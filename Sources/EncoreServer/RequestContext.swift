@@ -8,8 +8,12 @@ public struct EncoreRequestContext: RequestContext {
     /// Set by ``AccessTokenMiddleware`` on authenticated routes.
     public var principal: Principal?
 
+    /// The peer's IP address (the load balancer's, behind one), for per-client limits.
+    public let clientAddress: String?
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// JSON bodies are small (1 MiB at most); audio never comes through a decoded body.

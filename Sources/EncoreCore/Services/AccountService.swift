@@ -33,19 +33,17 @@ public struct AccountService: Sendable {
 
     /// Checks credentials. Unknown emails cost as much time as wrong passwords, so responses do not reveal
     /// which accounts exist.
-    public func login(email: String, password: String) async throws -> User {
+    /// Failed attempts count toward the account's sign-in limit from `client` (its address).
+    public func login(email: String, password: String, client: String? = nil) async throws -> User {
         let invalid = EncoreError(.invalidCredentials, "Email or password is wrong.")
-        try throttle.check(email)
+        let attempted = email
+        try throttle.attempt(attempted, client: client)
         guard let email = try? Validate.email(email), let found = try await store.accounts.credentials(email: email) else {
             await hasher.spendVerificationTime(password)
-            throttle.recordFailure(email)
             throw invalid
         }
-        guard try await hasher.verify(password, against: found.passwordHash) else {
-            throttle.recordFailure(email)
-            throw invalid
-        }
-        throttle.recordSuccess(email)
+        guard try await hasher.verify(password, against: found.passwordHash) else { throw invalid }
+        throttle.succeeded(attempted, client: client)
         return found.user
     }
 

@@ -79,19 +79,26 @@ public struct AppPasswordService: Sendable {
     /// The account and app password for which `matches` accepts the clear secret (the client sent it, or a
     /// hash of it: the caller's test decides), or nil. Unknown accounts and wrong secrets look alike; both
     /// count toward the account's sign-in limit, shared with the login password (throws `too_many_attempts`).
-    public func authenticate(email: String, matches: (String) -> Bool) async throws -> (user: User, password: AppPassword)? {
-        try throttle.check(email)
-        if let email = try? Validate.email(email), let user = try await store.accounts.credentials(email: email)?.user {
-            for (password, sealed) in try await store.appPasswords.appPasswords(userId: user.id) {
-                guard let secret = sealer.open(sealed), matches(secret) else { continue }
-                try await markUsed(password)
-                throttle.recordSuccess(email)
-                return (user, password)
-            }
+    public func authenticate(email: String, client: String? = nil, matches: (String) -> Bool) async throws -> (user: User, password: AppPassword)? {
+        let attempted = email
+        try throttle.attempt(attempted, client: client)
+        guard let email = try? Validate.email(email), let user = try await store.accounts.credentials(email: email)?.user else {
+            // About the work of a known account with one app password, so timing does not tell which exist.
+            _ = sealer.open(Self.decoy)
+            _ = matches(Self.decoySecret)
+            return nil
         }
-        throttle.recordFailure(email)
+        for (password, sealed) in try await store.appPasswords.appPasswords(userId: user.id) {
+            guard let secret = sealer.open(sealed), matches(secret) else { continue }
+            try await markUsed(password)
+            throttle.succeeded(attempted, client: client)
+            return (user, password)
+        }
         return nil
     }
+
+    private static let decoy = Data(repeating: 0x5A, count: 60)
+    private static let decoySecret = String(repeating: "a", count: 32)
 
     /// The account and app password of a secret sent alone (an OpenSubsonic API key), or nil.
     public func authenticate(apiKey: String) async throws -> (user: User, password: AppPassword)? {

@@ -165,7 +165,7 @@ public struct CatalogService: Sendable {
             throw EncoreError(.uploadMissing, "That upload was just used by another request.")
         }
         do {
-            _ = try await store.jobs.enqueue(CoverProcessingJob(albumId: album.id, sourceKey: source).request)
+            _ = try await store.jobs.enqueue(CoverProcessingJob(albumId: album.id, sourceKey: source, attachedAt: environment.now()).request)
         } catch {
             try? await blobs.move(source, to: upload.key)  // give the upload back so the client can retry
             throw error

@@ -63,7 +63,10 @@ public struct LibraryService: Sendable {
         if let current, !trackIds.contains(current) {
             throw EncoreError(.invalidPlayQueue, "current must be one of the queue's tracks.")
         }
-        for id in Set(trackIds) { _ = try await environment.track(id) }
+        let known = try await store.tracks.tracks(ids: Array(Set(trackIds)))
+        if let missing = trackIds.first(where: { known[$0] == nil }) {
+            throw EncoreError(.trackNotFound, "No track with id \(missing.uuidString.lowercased()).")
+        }
         let client = String(client.prefix(100))
         try await store.listeners.savePlayQueue(
             PlayQueue(

@@ -92,6 +92,37 @@ public struct PlaylistService: Sendable {
         }
     }
 
+    /// Edits a playlist's slots in one transaction, all or nothing: removes the slots at `removing`
+    /// (positions in the playlist as it is), or every slot with `replacingAll`, then appends `appending`.
+    /// Every appended track must exist; nothing changes when one does not.
+    public func editTracks(
+        _ principal: Principal, id: UUID, removing: Set<Int> = [], replacingAll: Bool = false, appending: [UUID]
+    ) async throws -> Playlist {
+        try await ownedPlaylist(principal, id: id)
+        guard appending.count <= Self.maxPlaylistLength else {
+            throw EncoreError(.playlistFull, "A playlist holds at most \(Self.maxPlaylistLength) tracks.")
+        }
+        let known = try await store.tracks.tracks(ids: Array(Set(appending)))
+        if let missing = appending.first(where: { known[$0] == nil }) {
+            throw EncoreError(.trackNotFound, "No track with id \(missing.uuidString.lowercased()).")
+        }
+        let time = environment.now()
+        return try await store.playlists.updatePlaylistSlots(playlistId: id) { slots in
+            if replacingAll {
+                slots.removeAll()
+            } else {
+                if let outside = removing.first(where: { !slots.indices.contains($0) }) {
+                    throw EncoreError(.playlistEntryNotFound, "The playlist has no entry at position \(outside).")
+                }
+                slots = slots.enumerated().filter { !removing.contains($0.offset) }.map(\.element)
+            }
+            guard slots.count + appending.count <= Self.maxPlaylistLength else {
+                throw EncoreError(.playlistFull, "A playlist holds at most \(Self.maxPlaylistLength) tracks.")
+            }
+            slots += appending.map { PlaylistSlot(trackId: $0, addedAt: time) }
+        }
+    }
+
     private func ownedPlaylist(_ principal: Principal, id: UUID) async throws {
         try principal.requireOwnership(of: try await playlist(principal, id: id).ownerId)
     }

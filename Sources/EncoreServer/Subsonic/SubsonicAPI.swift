@@ -42,9 +42,14 @@ struct SubsonicController {
                 return format.failure(code: 0, message: "Unknown method \(name).", status: .notFound)
             }
             try Self.checkVersion(parameters.string("v"))
+            // HEAD is for media (players probe a stream's size); it never changes anything.
+            if request.method == .head, !endpoint.readOnly {
+                throw EncoreError(.methodNotAllowed, "\(name) changes things: use GET or POST.")
+            }
             let caller: SubsonicCaller?
             if endpoint.needsCredentials {
-                caller = try await SubsonicAuthentication.authenticate(parameters, appPasswords: services.appPasswords)
+                caller = try await SubsonicAuthentication.authenticate(
+                    parameters, appPasswords: services.appPasswords, client: context.clientAddress)
             } else {
                 caller = nil
             }
@@ -72,6 +77,8 @@ struct SubsonicController {
 /// One Subsonic method.
 struct SubsonicEndpoint: Sendable {
     var needsCredentials = true
+    /// False for the methods that change something: those answer only GET and POST.
+    var readOnly = true
     var run: @Sendable (SubsonicCall) async throws -> SubsonicReply
 }
 
@@ -166,6 +173,12 @@ struct SubsonicParameters: Sendable {
         return value
     }
 
+    /// A count or size: out-of-range values are clamped, as apps asking for "everything" expect a full page.
+    func count(_ name: String, default fallback: Int, max: Int, min: Int = 0) throws -> Int {
+        guard let value = try int(name) else { return fallback }
+        return Swift.min(Swift.max(value, min), max)
+    }
+
     func int(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let value = try int(name) else { return fallback }
         guard range.contains(value) else {
@@ -189,7 +202,7 @@ struct SubsonicParameters: Sendable {
 /// OpenSubsonic's `apiKey` alone. The password is always an app password: Encore keeps login passwords only
 /// as bcrypt hashes, which the token scheme cannot use.
 enum SubsonicAuthentication {
-    static func authenticate(_ parameters: SubsonicParameters, appPasswords: AppPasswordService) async throws -> SubsonicCaller {
+    static func authenticate(_ parameters: SubsonicParameters, appPasswords: AppPasswordService, client: String?) async throws -> SubsonicCaller {
         let username = parameters.string("u")
         if let apiKey = parameters.string("apiKey") {
             guard username == nil else {
@@ -215,7 +228,9 @@ enum SubsonicAuthentication {
             return SubsonicCaller(user: found.user)
         }
         let password = try decodePassword(try parameters.require("p"))
-        guard let found = try await appPasswords.authenticate(email: user, matches: { constantTimeEqual($0, password) }) else { throw wrong }
+        guard let found = try await appPasswords.authenticate(email: user, client: client, matches: { constantTimeEqual($0, password) }) else {
+            throw wrong
+        }
         return SubsonicCaller(user: found.user)
     }
 
@@ -224,14 +239,25 @@ enum SubsonicAuthentication {
         guard raw.hasPrefix("enc:") else { return raw }
         let hex = Array(raw.dropFirst(4).utf8)
         guard hex.count % 2 == 0 else { throw EncoreError(.invalidCredentials, "p=enc: must be followed by hexadecimal.") }
+        func digit(_ character: UInt8) -> UInt8? {
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: hex.count, by: 2) {
-            guard let byte = UInt8(String(decoding: hex[index..<index + 2], as: UTF8.self), radix: 16) else {
+            guard let high = digit(hex[index]), let low = digit(hex[index + 1]) else {
                 throw EncoreError(.invalidCredentials, "p=enc: must be followed by hexadecimal.")
             }
-            bytes.append(byte)
+            bytes.append(high << 4 | low)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw EncoreError(.invalidCredentials, "p=enc: must encode UTF-8 text.")
+        }
+        return text
     }
 
     /// Compares without an early exit, so timing does not tell how much of a guess was right.

@@ -13,7 +13,9 @@ struct SubsonicEndpoints: Sendable {
     var all: [String: SubsonicEndpoint] {
         var table: [String: SubsonicEndpoint] = [:]
         func add(_ name: String, credentials: Bool = true, _ run: @escaping @Sendable (SubsonicCall) async throws -> SubsonicObject) {
-            table[name] = SubsonicEndpoint(needsCredentials: credentials) { call in .document(try await run(call)) }
+            table[name] = SubsonicEndpoint(needsCredentials: credentials, readOnly: !Self.writing.contains(name)) { call in
+                .document(try await run(call))
+            }
         }
         func media(_ name: String, _ run: @escaping @Sendable (SubsonicCall) async throws -> Response) {
             table[name] = SubsonicEndpoint { call in .response(try await run(call)) }
@@ -72,8 +74,21 @@ struct SubsonicEndpoints: Sendable {
         add("getPlayQueue", getPlayQueue)
         add("savePlayQueue", savePlayQueue)
         add("getBookmarks") { _ in SubsonicObject(["bookmarks": .object(SubsonicObject())]) }
+        // Apps probe these on start; Encore keeps none of what they list, so they answer empty lists
+        // rather than an error that some apps take for a broken server.
+        for (name, element) in [
+            ("getTopSongs", "topSongs"), ("getSimilarSongs", "similarSongs"), ("getSimilarSongs2", "similarSongs2"),
+            ("getPodcasts", "podcasts"), ("getInternetRadioStations", "internetRadioStations"), ("getShares", "shares"),
+        ] {
+            add(name) { _ in SubsonicObject([element: .object(SubsonicObject())]) }
+        }
         return table
     }
+
+    /// The methods that change something.
+    static let writing: Set<String> = [
+        "star", "unstar", "setRating", "scrobble", "createPlaylist", "updatePlaylist", "deletePlaylist", "savePlayQueue", "startScan",
+    ]
 
     /// The OpenSubsonic extensions implemented, each at version 1. (`transcodeOffset` is not: Encore serves
     /// stored renditions and does not transcode on the fly, so `timeOffset` is ignored.)
@@ -229,9 +244,13 @@ struct SubsonicEndpoints: Sendable {
         case let other:
             throw EncoreError(.invalidParameter, "type \(other.prefix(30)) is not one of Subsonic's album list types.")
         }
-        let size = try parameters.int("size", default: 10, in: 1...Self.maxListSize)
+        let size = try parameters.count("size", default: 10, max: Self.maxListSize, min: 1)
         let offset = try parameters.int("offset", default: 0, in: 0...PageRequest.maxOffset)
-        let albums = try await collect(limit: size, offset: offset) { try await services.library.albums(listing, page: $0) }
+        // Each page of a random listing is its own draw: one draw, so that no album comes twice.
+        let albums =
+            listing == .random
+            ? try await services.library.albums(.random, page: try PageRequest(limit: min(size, PageRequest.maxLimit))).items
+            : try await collect(limit: size, offset: offset) { try await services.library.albums(listing, page: $0) }
         let view = try entries(call)
         let list = directories ? try await view.albumDirectories(albums) : try await view.albums(albums)
         return SubsonicObject([element: .object(SubsonicObject(["album": .list(list)]))])
@@ -239,7 +258,7 @@ struct SubsonicEndpoints: Sendable {
 
     @Sendable func getRandomSongs(_ call: SubsonicCall) async throws -> SubsonicObject {
         let parameters = call.parameters
-        let size = try parameters.int("size", default: 10, in: 1...Self.maxListSize)
+        let size = try parameters.count("size", default: 10, max: PageRequest.maxLimit, min: 1)
         let listing = TrackListing.random(
             genre: parameters.string("genre").flatMap { $0.isEmpty ? nil : $0 }, fromYear: try parameters.int("fromYear"),
             toYear: try parameters.int("toYear"))
@@ -251,7 +270,7 @@ struct SubsonicEndpoints: Sendable {
     @Sendable func getSongsByGenre(_ call: SubsonicCall) async throws -> SubsonicObject {
         let parameters = call.parameters
         let genre = try parameters.require("genre")
-        let count = try parameters.int("count", default: 10, in: 1...Self.maxListSize)
+        let count = try parameters.count("count", default: 10, max: Self.maxListSize, min: 1)
         let offset = try parameters.int("offset", default: 0, in: 0...PageRequest.maxOffset)
         let tracks = try await collect(limit: count, offset: offset) { try await services.library.tracks(.byGenre(genre), page: $0) }
         return SubsonicObject(["songsByGenre": .object(SubsonicObject(["song": .list(try await entries(call).songs(tracks))]))])
@@ -297,11 +316,11 @@ struct SubsonicEndpoints: Sendable {
         let parameters = call.parameters
         var query = parameters.string("query") ?? ""
         if query == "\"\"" { query = "" }
-        let artistCount = try parameters.int("artistCount", default: 20, in: 0...Self.maxListSize)
+        let artistCount = try parameters.count("artistCount", default: 20, max: Self.maxListSize)
         let artistOffset = try parameters.int("artistOffset", default: 0, in: 0...PageRequest.maxOffset)
-        let albumCount = try parameters.int("albumCount", default: 20, in: 0...Self.maxListSize)
+        let albumCount = try parameters.count("albumCount", default: 20, max: Self.maxListSize)
         let albumOffset = try parameters.int("albumOffset", default: 0, in: 0...PageRequest.maxOffset)
-        let songCount = try parameters.int("songCount", default: 20, in: 0...Self.maxListSize)
+        let songCount = try parameters.count("songCount", default: 20, max: Self.maxListSize)
         let songOffset = try parameters.int("songOffset", default: 0, in: 0...PageRequest.maxOffset)
         let library = services.library
         var artists: [ArtistSummary] = []
@@ -372,10 +391,14 @@ struct SubsonicEndpoints: Sendable {
         return entry
     }
 
-    /// A playlist's playable tracks, in order.
-    func playlistTracks(_ principal: Principal, id: UUID) async throws -> [Track] {
+    /// A playlist's playable entries, in order: what Subsonic apps see, and what their indexes count.
+    func playableEntries(_ principal: Principal, id: UUID) async throws -> [PlaylistEntry] {
         try await collect(limit: PlaylistService.maxPlaylistLength) { try await services.playlists.playlistEntries(principal, id: id, page: $0) }
-            .map(\.track).filter(\.isPlayable)
+            .filter(\.track.isPlayable)
+    }
+
+    func playlistTracks(_ principal: Principal, id: UUID) async throws -> [Track] {
+        try await playableEntries(principal, id: id).map(\.track)
     }
 
     @Sendable func getPlaylists(_ call: SubsonicCall) async throws -> SubsonicObject {
@@ -385,7 +408,14 @@ struct SubsonicEndpoints: Sendable {
         }
         let playlists = try await collect(limit: 10_000) { try await services.playlists.playlists(user.principal, page: $0) }
         var list: [SubsonicObject] = []
-        for playlist in playlists { list.append(try await playlistObject(playlist, owner: user.email, tracks: nil, call: call)) }
+        for playlist in playlists {
+            let tracks = try await playlistTracks(user.principal, id: playlist.id)
+            var entry = try await playlistObject(playlist, owner: user.email, tracks: nil, call: call)
+            // The same counts getPlaylist shows: playable tracks only.
+            entry["songCount"] = .int(tracks.count)
+            entry["duration"] = .int(tracks.map(\.durationMs).reduce(0, +) / 1000)
+            list.append(entry)
+        }
         return SubsonicObject(["playlists": .object(SubsonicObject(["playlist": .list(list)]))])
     }
 
@@ -411,17 +441,22 @@ struct SubsonicEndpoints: Sendable {
         if let existing = call.parameters.string("playlistId"), !existing.isEmpty {
             playlist = try await services.playlists.playlist(principal, id: try SubsonicParameters.uuid(existing))
             try principal.requireOwnership(of: playlist.ownerId)
-            var current = try await services.playlists.playlist(principal, id: playlist.id)
-            while current.trackCount > 0 {
-                current = try await services.playlists.removeFromPlaylist(principal, id: playlist.id, position: current.trackCount - 1)
-            }
+            // All or nothing: an unknown song leaves the playlist as it was.
+            _ = try await services.playlists.editTracks(principal, id: playlist.id, replacingAll: true, appending: songs)
             if let name = call.parameters.string("name"), !name.isEmpty {
                 _ = try await services.playlists.updatePlaylist(principal, id: playlist.id, title: name, isPublic: nil)
             }
         } else {
             playlist = try await services.playlists.createPlaylist(principal, title: try call.parameters.require("name"), isPublic: false)
+            if !songs.isEmpty {
+                do {
+                    _ = try await services.playlists.editTracks(principal, id: playlist.id, appending: songs)
+                } catch {
+                    try? await services.playlists.deletePlaylist(principal, id: playlist.id)  // no half-made playlist
+                    throw error
+                }
+            }
         }
-        for song in songs { _ = try await services.playlists.addToPlaylist(principal, id: playlist.id, trackId: song, position: nil) }
         return try await playlistDocument(playlist.id, call: call)
     }
 
@@ -434,14 +469,17 @@ struct SubsonicEndpoints: Sendable {
         let name = parameters.string("name").flatMap { $0.isEmpty ? nil : $0 }
         let isPublic = try parameters.bool("public")
         if name != nil || isPublic != nil { _ = try await services.playlists.updatePlaylist(principal, id: id, title: name, isPublic: isPublic) }
-        // Indexes refer to the playlist as it was: remove from the end so earlier indexes stay put.
+        // Indexes count the entries the app was shown (playable ones), in the playlist as it was.
+        let shown = try await playableEntries(principal, id: id)
         let removals = try parameters.all("songIndexToRemove").map { raw -> Int in
-            guard let index = Int(raw), index >= 0 else { throw EncoreError(.invalidParameter, "songIndexToRemove must be a position.") }
-            return index
+            guard let index = Int(raw), shown.indices.contains(index) else {
+                throw EncoreError(.invalidParameter, "songIndexToRemove must be the position of one of the playlist's songs.")
+            }
+            return shown[index].position
         }
-        for index in Set(removals).sorted(by: >) { _ = try await services.playlists.removeFromPlaylist(principal, id: id, position: index) }
-        for song in try parameters.ids("songIdToAdd") {
-            _ = try await services.playlists.addToPlaylist(principal, id: id, trackId: song, position: nil)
+        let additions = try parameters.ids("songIdToAdd")
+        if !removals.isEmpty || !additions.isEmpty {
+            _ = try await services.playlists.editTracks(principal, id: id, removing: Set(removals), appending: additions)
         }
         return SubsonicObject()
     }
@@ -544,7 +582,8 @@ struct SubsonicEndpoints: Sendable {
         let now = services.environment.now()
         for (index, id) in ids.enumerated() {
             let track = try await services.library.playableTrack(id)
-            let time = index < times.count ? times[index] : nil
+            // Milliseconds, as the protocol says; a value that can only be seconds (before 1973 in ms) is read as seconds.
+            let time = (index < times.count ? times[index] : nil).map { $0 < 100_000_000_000 ? $0 * 1000 : $0 }
             let playedAt = time.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) }
             if submission {
                 _ = try await services.plays.report(
