@@ -91,7 +91,7 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
     PlaylistController(playlists: services.playlists).addRoutes(to: authenticated)
     SearchController(search: services.search, catalog: services.catalog).addRoutes(to: authenticated)
     SubsonicController(services: services).addRoutes(to: router)
-    WebAppAssets.bundled?.addRoutes(to: router)
+    WebAppAssets.bundled?.addRoutes(to: router, publicBaseURL: dependencies.publicBaseURL)
     origin?.addRoutes(to: router)
     return router
 }

@@ -17,9 +17,23 @@ struct WebAppAssets: Sendable {
 
     /// The page may run only its own scripts and styles and talk only to its own origin: no inline
     /// script or style, no plug-ins, no framing.
-    static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-        + "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    static let contentSecurityPolicy = policy(mediaOrigin: nil)
+
+    /// The policy, also admitting `mediaOrigin` for images, audio and uploads when signed media URLs name
+    /// another origin than the page's (a configured public URL the browser reaches under another name).
+    static func policy(mediaOrigin: String?) -> String {
+        let media = mediaOrigin.map { " " + $0 } ?? ""
+        return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:\(media); media-src 'self' blob:\(media); "
+            + "connect-src 'self'\(media); font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    }
+
+    /// `scheme://host[:port]` of a URL, or nil.
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
+            ["http", "https"].contains(scheme)
+        else { return nil }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+    }
 
     let version: String
     let index: Asset
@@ -74,9 +88,13 @@ struct WebAppAssets: Sendable {
         }
     }
 
-    func addRoutes(to router: Router<EncoreRequestContext>) {
+    /// - Parameter publicBaseURL: where signed media URLs point; its origin is admitted by the page's policy.
+    func addRoutes(to router: Router<EncoreRequestContext>, publicBaseURL: PublicBaseURL? = nil) {
         for path in ["/", "/index.html"] {
-            router.get(RouterPath(path)) { request, _ in respond(index, to: request, cacheControl: "no-cache", page: true) }
+            router.get(RouterPath(path)) { request, _ in
+                let policy = Self.policy(mediaOrigin: publicBaseURL.flatMap { Self.origin(of: $0.value) })
+                return respond(index, to: request, cacheControl: "no-cache", policy: policy)
+            }
         }
         router.get("/app/:version/**") { request, context in
             let path = context.parameters.getCatchAll().joined(separator: "/")
@@ -84,16 +102,16 @@ struct WebAppAssets: Sendable {
             guard context.parameters.get("version") == version, let asset = files[path] else {
                 throw EncoreError(.notFound, "No such file of the web app.")
             }
-            return respond(asset, to: request, cacheControl: "public, max-age=31536000, immutable", page: false)
+            return respond(asset, to: request, cacheControl: "public, max-age=31536000, immutable", policy: nil)
         }
     }
 
-    private func respond(_ asset: Asset, to request: Request, cacheControl: String, page: Bool) -> Response {
+    private func respond(_ asset: Asset, to request: Request, cacheControl: String, policy: String?) -> Response {
         var headers: HTTPFields = [
             .contentType: asset.contentType, .cacheControl: cacheControl, .eTag: asset.etag, .init("X-Content-Type-Options")!: "nosniff",
         ]
-        if page {
-            headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        if let policy {
+            headers[.contentSecurityPolicy] = policy
             headers[.init("Referrer-Policy")!] = "no-referrer"
         }
         if request.headers[.ifNoneMatch] == asset.etag { return Response(status: .notModified, headers: headers) }

@@ -53,7 +53,11 @@ struct WebAppRouteTests {
         let page = try await client.send(.get, "/")
         #expect(page.status == 200)
         #expect(page.headers[.contentType] == "text/html; charset=utf-8")
-        #expect(page.headers[.contentSecurityPolicy] == WebAppAssets.contentSecurityPolicy)
+        // Signed media URLs name the public URL's origin: the policy admits it for media, images and uploads.
+        #expect(page.headers[.contentSecurityPolicy] == WebAppAssets.policy(mediaOrigin: "http://encore.test"))
+        #expect(WebAppAssets.policy(mediaOrigin: "https://media.example:8443").contains("media-src 'self' blob: https://media.example:8443;"))
+        #expect(WebAppAssets.origin(of: "https://music.example.com/base") == "https://music.example.com")
+        #expect(WebAppAssets.origin(of: "javascript:alert(1)") == nil)
         #expect(page.headers[.cacheControl] == "no-cache")
         #expect(page.body.contains("/app/\(assets.version)/js/main.js"))
         let etag = try #require(page.headers[.eTag])
