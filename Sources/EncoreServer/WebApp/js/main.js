@@ -6,8 +6,9 @@ import { mountPlayerBar } from "./player-ui.js";
 import { bindMediaSession } from "./media-session.js";
 import { bindSearchBox } from "./search-box.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { h, clear, errorBox, setTitle } from "./dom.js";
-import { hasActiveUploads } from "./uploads.js";
+import { h, clear, errorBox, setTitle, toast } from "./dom.js";
+import { hasActiveUploads, cancelAll } from "./uploads.js";
+import { confirmAction } from "./confirm.js";
 
 import * as auth from "./views/auth.js";
 import * as home from "./views/home.js";
@@ -74,7 +75,8 @@ async function render() {
   cleanup?.();
   cleanup = null;
   const token = ++renderCount;
-  const keepFocus = document.activeElement && header.contains(document.activeElement);
+  // Typing in the header search box navigates too: only that keeps its focus.
+  const keepFocus = document.activeElement?.id === "search-input";
   clear(main);
   currentViewName = r.name;
   const ctx = { root: main, params: r.params, query: r.query, name: r.name, player, isCurrent: () => token === renderCount };
@@ -110,27 +112,38 @@ function renderShell(session, r) {
   }
 }
 
-document.getElementById("sign-out").addEventListener("click", () => signOut());
+document.getElementById("sign-out").addEventListener("click", async () => {
+  if (hasActiveUploads() && !(await confirmAction({ title: "Sign out?", message: "Uploads in progress will be cancelled.", yes: "Sign out" }))) return;
+  if (getSession()) signOut();
+});
 
 function signOut() {
+  cancelAll();
   player.flush();
   player.queue.clear();
   player.active.unload();
   player.idle.unload();
+  player.error = null;
+  player.loading = false;
   player.emit("change");
+  const searchInput = document.getElementById("search-input");
+  searchInput.value = "";
+  searchInput.removeAttribute("aria-activedescendant");
   clearSession();
   navigate("#/login");
 }
 
 window.addEventListener("encore:unauthorized", () => { if (getSession()) signOut(); });
 onSessionChange(() => { currentViewName = null; });
-window.addEventListener("hashchange", render);
+const safeRender = () => render().catch((err) => console.warn("render failed", err));
+window.addEventListener("hashchange", safeRender);
 window.addEventListener("pagehide", () => player.flush());
 window.addEventListener("beforeunload", (event) => { if (hasActiveUploads()) event.preventDefault(); });
 
 bindSearchBox(document.getElementById("search-input"), player);
 bindShortcuts(player);
 bindMediaSession(player);
+player.addEventListener("skipped", (event) => toast(`Skipped “${event.detail.item.title}”: ${event.detail.message}`, "error"));
 
 // Documented test hook: read-only view of the player plus seek.
 window.encorePlayer = {
@@ -139,4 +152,4 @@ window.encorePlayer = {
   seek: (seconds) => player.seek(seconds),
 };
 
-render();
+safeRender();

@@ -9,6 +9,9 @@ import { MseLoader, mseSupported, resolveVariant } from "./hls-mse.js";
 const PRELOAD_REMAINING_S = 30; // start loading the next track this long before the end…
 const PRELOAD_AFTER_S = 10;     // …or once this much of the current one has played
 const RESTART_THRESHOLD_S = 3;  // "previous" restarts the track when past this point
+const GRANT_MARGIN_MS = 60_000; // signed stream URLs are renewed this long before they expire
+const PRELOAD_RETRY_MS = 30_000; // a next track that failed to preload is not retried sooner
+const EXPIRED_MESSAGE = "The stream link expired; reconnecting…";
 
 class StaleLoad extends Error {}
 
@@ -19,6 +22,13 @@ function uuid() {
   b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
   const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function newListen() { return { playId: uuid(), playedAt: null, ms: 0, last: null, reported: false }; }
+
+function expiresSoon(grant) {
+  const at = Date.parse(grant?.expiresAt ?? "");
+  return Number.isFinite(at) && at - Date.now() < GRANT_MARGIN_MS;
 }
 
 function mediaErrorMessage(error) {
@@ -45,6 +55,7 @@ class Deck {
     this.loadToken = 0;
     this.listen = null;
     this.triedFallback = false;
+    this.refreshedAt = 0;
   }
 
   async load(item) {
@@ -68,19 +79,30 @@ class Deck {
       this.rendition = `HLS aac ${variant.kbps} kbps`;
     } else if (mseSupported()) {
       try {
-        this.loader = new MseLoader(this.audio, { onError: (err) => this.player.deckError(this, err.message) });
+        this.loader = new MseLoader(this.audio, { onError: (err) => { if (token === this.loadToken) this.player.deckError(this, err.message); } });
         const variant = await this.loader.open(grant.hls);
         if (token !== this.loadToken) throw new StaleLoad();
         this.rendition = `MSE aac ${variant.kbps} kbps`;
       } catch (err) {
-        if (err instanceof StaleLoad) throw err;
+        // A newer load owns the deck now: its source must not be replaced.
+        if (err instanceof StaleLoad || token !== this.loadToken) throw new StaleLoad();
         this.useProgressive();
       }
     } else {
       this.useProgressive();
     }
-    this.listen = { playId: uuid(), playedAt: null, ms: 0, last: null, reported: false };
+    if (token !== this.loadToken) throw new StaleLoad();
+    this.listen = newListen();
     this.loaded = true;
+  }
+
+  // The signed URLs expired (or are about to): fetch a new grant and continue the same listen at `at`.
+  async refresh(at) {
+    const listen = this.listen;
+    await this.load(this.item);
+    if (listen) { listen.last = null; this.listen = listen; }
+    this.refreshedAt = Date.now();
+    if (at > 0) this.audio.currentTime = at;
   }
 
   // Progressive fallback: the 160 kbps AAC file, else the closest file this browser can play.
@@ -117,6 +139,7 @@ class Deck {
     this.loaded = false;
     this.listen = null;
     this.triedFallback = false;
+    this.refreshedAt = 0;
   }
 }
 
@@ -133,6 +156,8 @@ export class Player extends EventTarget {
     this.transitions = [];
     this.pendingTransition = null;
     this.loading = false;
+    this.refreshing = null;          // the deck getting new signed URLs (refreshDeck)
+    this.preloadFailures = new Map(); // track id → performance.now() of its failed preload
     for (const deck of this.decks) this.bindDeck(deck);
     this.markActive();
   }
@@ -202,7 +227,18 @@ export class Player extends EventTarget {
   }
 
   deckError(deck, message) {
-    if (deck !== this.active) { deck.unload(); return; } // a failed preload is simply retried later
+    if (deck !== this.active) { // a failed preload is retried later (not before PRELOAD_RETRY_MS)
+      if (deck.item) this.preloadFailures.set(deck.item.id, performance.now());
+      deck.unload();
+      return;
+    }
+    if (this.refreshing === deck) return;
+    // Signed URLs expire: first try the same track with a new grant (the same listen continues),
+    // at most once a minute so a track that really cannot play ends up with the fallback below.
+    if (deck.item && deck.grant && Date.now() - deck.refreshedAt > GRANT_MARGIN_MS) {
+      this.refreshDeck(deck, !deck.audio.paused || this.pendingTransition?.to === deck.item.id, true);
+      return;
+    }
     // Adaptive streaming failed in this browser: one retry with a plain file before giving up.
     if (deck.rendition && !deck.rendition.startsWith("progressive") && !deck.triedFallback) {
       deck.triedFallback = true;
@@ -311,7 +347,11 @@ export class Player extends EventTarget {
     this.ensureGraph();
     if (!this.current) return;
     if (!this.active.loaded && !this.loading) { this.loadCurrent(true); return; }
-    this.active.audio.play().catch((err) => this.playRejected(err));
+    const deck = this.active;
+    if (this.refreshing === deck) return; // it resumes once the new links are in
+    if (deck.audio.ended) this.restartListen(deck); // a replay is a new play
+    if (deck.loaded && expiresSoon(deck.grant)) { this.refreshDeck(deck, true, false); return; }
+    deck.audio.play().catch((err) => this.playRejected(err));
   }
 
   pause() { this.active.audio.pause(); }
@@ -326,7 +366,11 @@ export class Player extends EventTarget {
 
   previous() {
     this.ensureGraph();
-    if (this.active.audio.currentTime > RESTART_THRESHOLD_S || !this.queue.hasPrevious()) { this.seek(0); return; }
+    if (this.active.audio.currentTime > RESTART_THRESHOLD_S || !this.queue.hasPrevious()) {
+      if (this.active.loaded) this.restartListen(this.active);
+      this.seek(0);
+      return;
+    }
     this.leave();
     this.queue.previous();
     return this.loadCurrent(true);
@@ -350,15 +394,48 @@ export class Player extends EventTarget {
     this.emit("change");
   }
 
+  // The track starts over (replay after the end, "previous" back to 0): report and count anew.
+  restartListen(deck) {
+    this.report(deck);
+    if (deck.listen) deck.listen = newListen();
+  }
+
+  // New signed URLs for the deck's track, resuming where it was (and playing if asked).
+  async refreshDeck(deck, autoplay, expired) {
+    this.refreshing = deck;
+    const at = deck.audio.currentTime;
+    if (expired) this.error = EXPIRED_MESSAGE;
+    this.loading = deck === this.active;
+    this.emit("change");
+    try {
+      await deck.refresh(at);
+    } catch (err) {
+      if (this.refreshing === deck) this.refreshing = null;
+      if (err instanceof StaleLoad) return;
+      this.loading = false;
+      this.error = err.message || "Could not reconnect to the stream.";
+      this.emit("change");
+      return;
+    }
+    if (this.refreshing === deck) this.refreshing = null;
+    if (deck !== this.active) return;
+    this.loading = false;
+    this.error = null;
+    this.emit("change");
+    if (autoplay) deck.audio.play().catch((err) => this.playRejected(err));
+  }
+
   // The current track is being left (skip, new queue): report what was listened to.
   leave() {
     this.report(this.active);
     this.pendingTransition = null;
   }
 
-  async loadCurrent(autoplay) {
+  // `skipOnFail`: an automatic advance that cannot load the track goes on to the one after.
+  async loadCurrent(autoplay, { skipOnFail = false } = {}) {
     const item = this.current;
     this.error = null;
+    this.refreshing = null;
     if (!item) { this.active.unload(); this.emit("change"); return; }
     const idle = this.idle;
     if (idle.loaded && idle.item?.id === item.id) {
@@ -375,12 +452,19 @@ export class Player extends EventTarget {
       } catch (err) {
         if (err instanceof StaleLoad) return;
         this.loading = false;
+        if (skipOnFail && this.queue.hasNext()) {
+          this.dispatchEvent(new CustomEvent("skipped", { detail: { item, message: err.message || "it could not be loaded." } }));
+          this.pendingTransition = null;
+          this.queue.next();
+          return this.loadCurrent(autoplay, { skipOnFail });
+        }
         this.error = err.message || "Could not load this track.";
         this.emit("change");
         return;
       }
       this.loading = false;
     }
+    this.error = null;
     this.emit("change");
     if (autoplay) this.active.audio.play().catch((err) => this.playRejected(err));
   }
@@ -394,11 +478,15 @@ export class Player extends EventTarget {
     const next = this.queue.peekNext();
     const idle = this.idle;
     if (!next || idle.item?.id === next.id) return;
+    const failedAt = this.preloadFailures.get(next.id);
+    if (failedAt !== undefined && performance.now() - failedAt < PRELOAD_RETRY_MS) return;
     const a = this.active.audio;
     const remaining = (Number.isFinite(a.duration) ? a.duration : Infinity) - a.currentTime;
     if (remaining > PRELOAD_REMAINING_S && a.currentTime < PRELOAD_AFTER_S) return;
-    idle.load(next).then(() => this.emit("preload")).catch(() => {
+    idle.load(next).then(() => { this.preloadFailures.delete(next.id); this.emit("preload"); }).catch((err) => {
+      if (err instanceof StaleLoad) return;
       // Leave the idle deck empty; the track is loaded normally when its turn comes.
+      this.preloadFailures.set(next.id, performance.now());
       if (idle.item?.id === next.id) idle.unload();
     });
   }
@@ -424,7 +512,7 @@ export class Player extends EventTarget {
       this.emit("change");
     } else {
       this.pendingTransition = { from, to: nextItem.id, endedAt, playingAt: null };
-      this.loadCurrent(true);
+      this.loadCurrent(true, { skipOnFail: true });
     }
   }
 

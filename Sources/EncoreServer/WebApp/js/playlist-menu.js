@@ -5,21 +5,31 @@ import { h, toast, clear } from "./dom.js";
 let menu = null;
 let opener = null;
 
-function close() {
+function close({ restoreFocus = true } = {}) {
   if (!menu) return;
-  menu.remove();
+  const closing = menu;
   menu = null;
+  closing.remove();
   document.removeEventListener("pointerdown", onOutside, true);
   document.removeEventListener("keydown", onKey, true);
-  if (opener?.isConnected) opener.focus();
+  window.removeEventListener("hashchange", onHashChange);
+  if (restoreFocus && opener?.isConnected) opener.focus();
   opener?.setAttribute("aria-expanded", "false");
   opener = null;
 }
 
 function onOutside(event) { if (menu && !menu.contains(event.target) && event.target !== opener) close(); }
 
+function onHashChange() { close({ restoreFocus: false }); }
+
+// Tabbing (or any focus move) out of the menu closes it; the opener's own click toggles it.
+function onFocusOut(event) {
+  const to = event.relatedTarget;
+  if (menu && to && !menu.contains(to) && to !== opener) close({ restoreFocus: false });
+}
+
 function onKey(event) {
-  if (!menu) return;
+  if (!menu || !menu.contains(event.target)) return;
   if (event.key === "Escape") { event.preventDefault(); close(); return; }
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
     const buttons = [...menu.querySelectorAll("button")];
@@ -36,6 +46,7 @@ export async function openPlaylistMenu(button, track) {
   button.setAttribute("aria-expanded", "true");
   menu = h("div.popup-menu", { id: "playlist-menu", role: "menu", aria: { label: `Add ${track.title} to a playlist` } },
     h("p.menu-status", {}, "Loading playlists…"));
+  menu.addEventListener("focusout", onFocusOut);
   document.body.append(menu);
   const rect = button.getBoundingClientRect();
   const width = Math.min(280, window.innerWidth - 16);
@@ -44,13 +55,14 @@ export async function openPlaylistMenu(button, track) {
   menu.style.setProperty("width", `${width}px`);
   document.addEventListener("pointerdown", onOutside, true);
   document.addEventListener("keydown", onKey, true);
+  window.addEventListener("hashchange", onHashChange);
   const current = menu;
   try {
     const playlists = await api.playlists();
     if (current !== menu) return;
     clear(menu);
     if (!playlists.length) {
-      menu.append(h("p.menu-status", {}, "You have no playlists yet."), h("a.menu-link", { href: "#/playlists", onclick: close }, "Create one on the Playlists page"));
+      menu.append(h("p.menu-status", {}, "You have no playlists yet."), h("a.menu-link", { href: "#/playlists", onclick: () => close({ restoreFocus: false }) }, "Create one on the Playlists page"));
       return;
     }
     for (const playlist of playlists) {

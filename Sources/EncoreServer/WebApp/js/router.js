@@ -3,7 +3,7 @@ const routes = [];
 
 export function route(name, pattern) {
   const keys = [];
-  const source = pattern.replace(/:[a-z]+/gi, (m) => { keys.push(m.slice(1)); return "([^/]+)"; });
+  const source = pattern.replace(/:[a-z]+/gi, (m) => { keys.push(m.slice(1)); return "([0-9a-fA-F-]{36})"; }); // ids are UUIDs
   routes.push({ name, keys, re: new RegExp(`^${source}$`) });
 }
 
@@ -13,7 +13,10 @@ export function parseHash(hash = location.hash) {
   const query = Object.fromEntries(new URLSearchParams(search));
   for (const r of routes) {
     const m = r.re.exec(path);
-    if (m) return { name: r.name, params: Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])), query, path };
+    if (!m) continue;
+    try {
+      return { name: r.name, params: Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])), query, path };
+    } catch { break; } // a malformed escape (URIError): an unknown route
   }
   return { name: null, params: {}, query, path };
 }

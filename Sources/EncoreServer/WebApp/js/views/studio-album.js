@@ -4,8 +4,7 @@ import { api } from "../api.js";
 import { h, setTitle, emptyState, toast, cover, formatMs, icon, announce, clear } from "../dom.js";
 import { navigate } from "../router.js";
 import { confirmAction } from "../confirm.js";
-import { addFiles, uploadsFor, subscribe, cancel, retry, dismiss } from "../uploads.js";
-import { canCancel, canRetry } from "../upload-state.js";
+import { addFiles, uploadsFor, subscribe, cancel, retry, dismiss, canCancelUpload, canRetryUpload } from "../uploads.js";
 
 const STATUS_TEXT = { queued: "queued", uploading: "uploading", processing: "processing", ready: "ready", failed: "failed", cancelled: "cancelled" };
 
@@ -135,8 +134,8 @@ export async function render(ctx) {
           : upload.state === "ready" && upload.track ? trackSummary(upload.track) : "";
         reason.textContent = upload.state === "failed" ? upload.reason ?? "" : "";
         reason.hidden = upload.state !== "failed";
-        retryBtn.hidden = !canRetry(upload.state);
-        cancelBtn.hidden = !canCancel(upload.state);
+        retryBtn.hidden = !canRetryUpload(upload);
+        cancelBtn.hidden = !canCancelUpload(upload);
         dismissBtn.hidden = !(upload.state === "ready" || upload.state === "failed" || upload.state === "cancelled");
       },
     };
@@ -144,6 +143,7 @@ export async function render(ctx) {
 
   // --- tracks ---
   const trackList = h("ol.studio-tracks", { aria: { label: "Tracks" } });
+  const tracksHeading = h("h2", { id: "tracks-h", tabindex: "-1" }, "Tracks");
   const replaceInput = h("input.visually-hidden-file", { type: "file", accept: "audio/*", tabindex: "-1", aria: { hidden: "true" } });
   let replaceTarget = null;
   replaceInput.addEventListener("change", () => {
@@ -172,8 +172,13 @@ export async function render(ctx) {
     if (!(await confirmAction({ title: `Delete “${t.title}”?`, message: "The track and all its audio files will be deleted. Playlists lose it too." }))) return;
     try {
       await api.deleteTrack(t.id);
+      const index = tracks.findIndex((x) => x.id === t.id);
       tracks = tracks.filter((x) => x.id !== t.id);
       renderTracks();
+      // The focused button is gone: land on the row that took its place, else the list's heading.
+      const nextButton = trackList.querySelectorAll("button.delete-track")[index];
+      (nextButton ?? tracksHeading).focus();
+      announce(`Deleted “${t.title}”`);
       toast(`Deleted “${t.title}”`);
     } catch (err) { toast(err.message, "error"); }
   }
@@ -209,7 +214,7 @@ export async function render(ctx) {
       h("section.card.cover-card", { aria: { labelledby: "cover-h" } }, h("h2", { id: "cover-h" }, "Cover"), coverBox,
         h("div.field", {}, h("label", { for: "cover-file" }, "Upload a JPEG, PNG or WebP image"), coverFile), coverStatus)),
     h("section.card", { aria: { labelledby: "upload-h" } }, h("h2", { id: "upload-h" }, "Upload tracks"), dropZone, fileInput, uploadList),
-    h("section", { aria: { labelledby: "tracks-h" } }, h("h2", { id: "tracks-h" }, "Tracks"), trackList, replaceInput),
+    h("section", { aria: { labelledby: "tracks-h" } }, tracksHeading, trackList, replaceInput),
     h("div.danger-zone", {}, h("button.button.danger.ghost", { id: "delete-album", type: "button", onclick: removeAlbum }, icon("trash"), "Delete album"))));
   renderUploads();
   renderTracks();
