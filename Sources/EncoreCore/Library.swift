@@ -166,6 +166,8 @@ public protocol BrowseRepository: Sendable {
     /// Artists with a playable track, by name; or those the user starred, newest star first.
     func artists(starredBy userId: UUID?, page: PageRequest) async throws -> Page<ArtistSummary>
     func artistSummaries(ids: [UUID]) async throws -> [UUID: ArtistSummary]
+    /// Every artist with a playable track, by name, in one read (apps index the whole list at start).
+    func allArtists() async throws -> [ArtistSummary]
     func tracks(_ listing: TrackListing, page: PageRequest) async throws -> Page<Track>
     /// Genres with playable music, by name.
     func genres() async throws -> [GenreSummary]

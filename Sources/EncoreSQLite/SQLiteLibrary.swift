@@ -138,35 +138,28 @@ struct SQLiteBrowse: BrowseRepository {
     }
 
     func albums(_ listing: AlbumListing, page: PageRequest) async throws -> Page<AlbumSummary> {
-        var extra = ""
+        // Most listings order by the album's own columns (or a star or rating): the page's albums are chosen
+        // first and only they are summed up, so a page costs its own albums, not the whole catalog's. Those
+        // ordered by plays need the sums to choose.
+        var join = ""
         var filter = "1"
-        var having = "1"
         var order: String
         var arguments: StatementArguments = []
         switch listing {
+        case .frequent, .recent:
+            return try await albumsOrderedByPlays(listing, page: page)
         case .newest: order = "album.createdAt DESC, album.id"
         case .alphabeticalByName: order = "album.title COLLATE library, album.id"
         case .alphabeticalByArtist: order = "artist.name COLLATE library, album.releaseDate, album.title COLLATE library, album.id"
         case .random: order = "random()"
-        case .frequent:
-            having = "playCount > 0"
-            order = "playCount DESC, album.title COLLATE library, album.id"
-        case .recent(let userId):
-            extra =
-                ", (SELECT max(play.playedAt) FROM play JOIN track AS mine ON mine.id = play.trackId WHERE play.userId = ? AND mine.albumId = album.id) AS lastPlayed"
-            arguments += [userId]
-            having = "lastPlayed IS NOT NULL"
-            order = "lastPlayed DESC, album.id"
         case .starred(let userId):
-            extra = ", (SELECT starredAt FROM star WHERE star.userId = ? AND star.albumId = album.id) AS starredAt"
+            join = "JOIN star ON star.albumId = album.id AND star.userId = ?"
             arguments += [userId]
-            having = "starredAt IS NOT NULL"
-            order = "starredAt DESC, album.id"
+            order = "star.starredAt DESC, album.id"
         case .highest(let userId):
-            extra = ", (SELECT rating FROM rating WHERE rating.userId = ? AND rating.albumId = album.id) AS userRating"
+            join = "JOIN rating ON rating.albumId = album.id AND rating.userId = ?"
             arguments += [userId]
-            having = "userRating IS NOT NULL"
-            order = "userRating DESC, album.title COLLATE library, album.id"
+            order = "rating.rating DESC, album.title COLLATE library, album.id"
         case .byYear(let from, let to):
             filter = "CAST(substr(album.releaseDate, 1, 4) AS INTEGER) BETWEEN ? AND ?"
             arguments += [min(from, to), max(from, to)]
@@ -182,7 +175,38 @@ struct SQLiteBrowse: BrowseRepository {
         }
         arguments += [page.limit + 1, page.offset]
         let sql =
-            Self.albumSummarySQL(extraColumns: extra) + " WHERE \(filter) GROUP BY album.id HAVING \(having) ORDER BY \(order) LIMIT ? OFFSET ?"
+            """
+            WITH page AS (
+                SELECT album.id AS pageId, row_number() OVER (ORDER BY \(order)) AS rank
+                FROM album JOIN artist ON artist.id = album.artistId \(join)
+                WHERE EXISTS (SELECT 1 FROM track WHERE track.albumId = album.id AND track.status = 'ready') AND \(filter)
+                ORDER BY rank LIMIT ? OFFSET ?)
+            """ + Self.albumSummarySQL() + " JOIN page ON page.pageId = album.id GROUP BY album.id ORDER BY page.rank"
+        let finalArguments = arguments
+        return try await executor.read { db in
+            Page(fetched: try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.albumSummary($0) }, request: page)
+        }
+    }
+
+    /// `frequent` and `recent`: ordered by what the plays add up to.
+    private func albumsOrderedByPlays(_ listing: AlbumListing, page: PageRequest) async throws -> Page<AlbumSummary> {
+        var extra = ""
+        var having: String
+        var order: String
+        var arguments: StatementArguments = []
+        switch listing {
+        case .recent(let userId):
+            extra =
+                ", (SELECT max(play.playedAt) FROM play JOIN track AS mine ON mine.id = play.trackId WHERE play.userId = ? AND mine.albumId = album.id) AS lastPlayed"
+            arguments += [userId]
+            having = "lastPlayed IS NOT NULL"
+            order = "lastPlayed DESC, album.id"
+        default:
+            having = "playCount > 0"
+            order = "playCount DESC, album.title COLLATE library, album.id"
+        }
+        arguments += [page.limit + 1, page.offset]
+        let sql = Self.albumSummarySQL(extraColumns: extra) + " GROUP BY album.id HAVING \(having) ORDER BY \(order) LIMIT ? OFFSET ?"
         let finalArguments = arguments
         return try await executor.read { db in
             Page(fetched: try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.albumSummary($0) }, request: page)
@@ -219,6 +243,13 @@ struct SQLiteBrowse: BrowseRepository {
                     arguments: [page.limit + 1, page.offset])
             }
             return Page(fetched: try rows.map { try Self.artistSummary($0) }, request: page)
+        }
+    }
+
+    func allArtists() async throws -> [ArtistSummary] {
+        try await executor.read { db in
+            try Row.fetchAll(db, sql: Self.artistSummarySQL + " GROUP BY artist.id ORDER BY artist.name COLLATE library, artist.id")
+                .map { try Self.artistSummary($0) }
         }
     }
 

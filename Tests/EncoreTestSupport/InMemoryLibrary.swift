@@ -234,6 +234,12 @@ struct MemoryBrowse: BrowseRepository {
         }
     }
 
+    func allArtists() async throws -> [ArtistSummary] {
+        try access.read { state in
+            state.artists.values.compactMap(state.artistSummary).sorted { byText($0.artist.name, $1.artist.name, $0.artist.id, $1.artist.id) }
+        }
+    }
+
     func artistSummaries(ids: [UUID]) async throws -> [UUID: ArtistSummary] {
         try access.read { state in
             var found: [UUID: ArtistSummary] = [:]

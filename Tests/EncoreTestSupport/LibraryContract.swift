@@ -176,6 +176,7 @@ extension DataStoreContract {
         let artists = try await store.browse.artists(starredBy: nil, page: try PageRequest())
         #expect(artists.items.map(\.artist.id) == [bjork.id, sigur.id])
         #expect(artists.items.map(\.albumCount) == [2, 1])
+        #expect(try await store.browse.allArtists() == artists.items)
         #expect(try await store.browse.artistSummaries(ids: [sigur.id, silent.id]).mapValues(\.albumCount) == [sigur.id: 1])
         #expect(try await store.browse.albumSummaries(ids: [post.id, pending.id, UUID()]).mapValues(\.songCount) == [post.id: 1])
 

@@ -93,17 +93,8 @@ public struct LibraryService: Sendable {
         try await store.browse.albumSummaries(ids: Array(Set(ids)))
     }
 
-    /// Every artist with playable music, by name (read page by page).
-    public func allArtists() async throws -> [ArtistSummary] {
-        var artists: [ArtistSummary] = []
-        var offset: Int? = 0
-        while let next = offset {
-            let page = try await store.browse.artists(starredBy: nil, page: try PageRequest(limit: PageRequest.maxLimit, offset: next))
-            artists += page.items
-            offset = page.nextOffset
-        }
-        return artists
-    }
+    /// Every artist with playable music, by name.
+    public func allArtists() async throws -> [ArtistSummary] { try await store.browse.allArtists() }
 
     public func artist(_ id: UUID) async throws -> ArtistSummary {
         guard let summary = try await store.browse.artistSummaries(ids: [id])[id] else { throw EncoreError.notFound(.artistNotFound) }
