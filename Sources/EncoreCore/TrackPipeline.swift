@@ -115,6 +115,9 @@ public struct TrackPipeline: JobHandler {
             },
             loudness: rendered.loudness)
 
+        // Before the commit, so that a track is ready only once its job has nothing left to do (a worker
+        // stopped after the commit would otherwise leave the job to run again).
+        await covers?.adoptEmbeddedPicture(from: source, albumId: track.albumId, work: work)
         let outcome = ProcessingOutcome.ready(media: media, audio: audio, fingerprint: fingerprint, linkedTrackId: linkedTrackId)
         guard let (before, _) = try await finish(task, outcome: outcome) else {
             try await blobs.deleteAll(under: mediaPrefix)  // the track moved on while we worked
@@ -123,7 +126,6 @@ public struct TrackPipeline: JobHandler {
         // Committed: the upload and the media it replaces are no longer referenced.
         try await blobs.delete(task.sourceKey)
         if let previous = before.media?.prefix, previous != mediaPrefix { try await blobs.deleteAll(under: previous) }
-        await covers?.adoptEmbeddedPicture(from: source, albumId: track.albumId, work: work)
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         log(
