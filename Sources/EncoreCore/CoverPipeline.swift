@@ -25,8 +25,7 @@ public struct CoverPipeline: JobHandler {
 
     public func run(_ job: Job) async throws {
         let task = try CoverProcessingJob(payload: job.payload)
-        let work = workDirectory + "/cover-job\(job.id)-attempt\(job.attempts)"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let work = try job.workDirectory(under: workDirectory, name: "cover")
         defer { try? FileManager.default.removeItem(atPath: work) }
         let source = work + "/source"
         do {

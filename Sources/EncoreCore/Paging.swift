@@ -47,6 +47,23 @@ public struct Page<Item: Sendable>: Sendable {
     }
 }
 
+extension Page {
+    /// Up to `limit` items from `offset`, read a page at a time through `fetch` (repositories serve at most
+    /// ``PageRequest/maxLimit`` per page).
+    public static func collect(
+        limit: Int = .max, offset: Int = 0, _ fetch: (PageRequest) async throws -> Page<Item>
+    ) async throws -> [Item] {
+        var items: [Item] = []
+        var next: Int? = offset
+        while let start = next, items.count < limit {
+            let page = try await fetch(try PageRequest(limit: Swift.min(PageRequest.maxLimit, limit - items.count), offset: start))
+            items += page.items
+            next = page.nextOffset
+        }
+        return items
+    }
+}
+
 extension Page: Encodable where Item: Encodable {
     enum CodingKeys: String, CodingKey { case items, limit, offset, nextOffset }
 

@@ -58,9 +58,7 @@ public struct TrackPipeline: JobHandler {
 
         // One directory per attempt; an earlier attempt's (its worker died) is removed first. The upload is
         // copied in, so the tools read a local file whatever the blob store is.
-        let work = workDirectory + "/render-job\(job.id)-attempt\(job.attempts)"
-        for earlier in 0..<job.attempts { try? FileManager.default.removeItem(atPath: workDirectory + "/render-job\(job.id)-attempt\(earlier)") }
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let work = try job.workDirectory(under: workDirectory, name: "render")
         defer { try? FileManager.default.removeItem(atPath: work) }
         let source = work + "/source"
         try await blobs.fetch(task.sourceKey, to: source)

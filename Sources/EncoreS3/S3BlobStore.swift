@@ -36,9 +36,9 @@ public struct S3BlobStore: BlobStore {
             endpoint: String, publicEndpoint: String? = nil, region: String, bucket: String, root: String = "",
             credentials: SigV4Signer.Credentials, multipartThreshold: Int = 64 << 20, partSize: Int = 16 << 20
         ) {
-            self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-            self.publicEndpoint =
-                (publicEndpoint ?? endpoint).hasSuffix("/") ? String((publicEndpoint ?? endpoint).dropLast()) : (publicEndpoint ?? endpoint)
+            func withoutSlash(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+            self.endpoint = withoutSlash(endpoint)
+            self.publicEndpoint = withoutSlash(publicEndpoint ?? endpoint)
             self.region = region
             self.bucket = bucket
             self.root = root.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
@@ -165,7 +165,7 @@ public struct S3BlobStore: BlobStore {
     private func presigned(_ method: String, _ key: BlobKey, expiresAt: Date) -> String {
         let date = now()
         let base = configuration.publicEndpoint
-        let host = URL(string: base).map { url in url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "") } ?? ""
+        let host = URL(string: base).map(Self.hostHeader) ?? ""
         return signer.presignedURL(
             method: method, base: base, path: objectPath(key), host: host, lifetime: Int(expiresAt.timeIntervalSince(date).rounded(.up)), at: date)
     }
@@ -245,7 +245,7 @@ public struct S3BlobStore: BlobStore {
         let url = URL(
             string: configuration.endpoint + SigV4Signer.encodePath(path)
                 + (query.isEmpty ? "" : "?" + SigV4Signer.canonicalQuery(query.map { ($0.0, $0.1) })))!
-        let host = url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "")
+        let host = Self.hostHeader(url)
         let all = headers + [("host", host), ("x-amz-content-sha256", payloadHash)]
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -302,6 +302,9 @@ public struct S3BlobStore: BlobStore {
         }
         return EncoreError(.storageError, "S3 refused \(what): \(code).")
     }
+
+    /// What `Host` says for `url`: the host, and the port when the URL names one.
+    static func hostHeader(_ url: URL) -> String { url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "") }
 
     static func missing(_ key: BlobKey) -> EncoreError { EncoreError(.objectNotFound, "No object \(key).") }
     static func exists(_ key: BlobKey) -> EncoreError { EncoreError(.objectExists, "An object \(key) exists already.") }

@@ -36,17 +36,22 @@ struct SQLiteListeners: ListenerRepository {
     }
 
     func starDates(userId: UUID, ids: [UUID]) async throws -> [UUID: Date] {
+        try await marks("star", value: "starredAt", userId: userId, ids: ids).mapValues { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// `value` of the user's rows of `table` (stars or ratings) for any of `ids`, whatever their kind.
+    private func marks<Value: DatabaseValueConvertible & Sendable>(
+        _ table: String, value: String, userId: UUID, ids: [UUID]
+    ) async throws -> [UUID: Value] {
         guard !ids.isEmpty else { return [:] }
         return try await executor.read { db in
-            var dates: [UUID: Date] = [:]
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT coalesce(artistId, albumId, trackId) AS itemId, starredAt FROM star
+                    SELECT coalesce(artistId, albumId, trackId) AS itemId, \(value) AS value FROM \(table)
                     WHERE userId = ? AND coalesce(artistId, albumId, trackId) IN \(ids.inList.sql)
                     """, arguments: [userId] + ids.inList.arguments)
-            for row in rows { dates[row["itemId"]] = Date(timeIntervalSince1970: row["starredAt"]) }
-            return dates
+            return Dictionary(rows.map { ($0["itemId"], $0["value"]) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
@@ -65,18 +70,7 @@ struct SQLiteListeners: ListenerRepository {
     }
 
     func ratings(userId: UUID, ids: [UUID]) async throws -> [UUID: Int] {
-        guard !ids.isEmpty else { return [:] }
-        return try await executor.read { db in
-            var ratings: [UUID: Int] = [:]
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT coalesce(artistId, albumId, trackId) AS itemId, rating FROM rating
-                    WHERE userId = ? AND coalesce(artistId, albumId, trackId) IN \(ids.inList.sql)
-                    """, arguments: [userId] + ids.inList.arguments)
-            for row in rows { ratings[row["itemId"]] = row["rating"] }
-            return ratings
-        }
+        try await marks("rating", value: "rating", userId: userId, ids: ids)
     }
 
     func savePlayQueue(_ queue: PlayQueue) async throws {
@@ -113,8 +107,8 @@ struct SQLiteListeners: ListenerRepository {
     private func requireItem(_ item: LibraryItem, userId: UUID, _ db: Database) throws {
         // Checked here rather than left to the foreign key so that a missing item is a clear conflict, not a
         // constraint error after the fact.
-        let table = ["artist": "artist", "album": "album", "track": "track"][item.kind.rawValue]!
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(table) WHERE id = ?)", arguments: [item.id]) == true,
+        // The kinds are named as their tables are.
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(item.kind.rawValue) WHERE id = ?)", arguments: [item.id]) == true,
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM user WHERE id = ?)", arguments: [userId]) == true
         else { throw EncoreError(.referenceMissing, "A referenced item no longer exists.") }
     }

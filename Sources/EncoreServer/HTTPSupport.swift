@@ -52,14 +52,7 @@ enum APIJSON {
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
             throw EncoreError(.unsupportedMediaType, "The body must be JSON, sent with Content-Type: application/json.")
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch is NIOTooManyBytesError {
-            throw EncoreError(.bodyTooLarge, "The JSON body must be at most \(context.maxUploadSize) bytes.")
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw EncoreError(.bodyTooLarge, "The JSON body must be at most \(context.maxUploadSize) bytes.")
-        }
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize, describing: "JSON body")
         guard buffer.readableBytes > 0 else { throw EncoreError(.missingBody, "A JSON body is required.") }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
@@ -285,6 +278,19 @@ extension Request {
 /// A decoded `application/x-www-form-urlencoded` query string (WHATWG URL standard): pairs split on `&`,
 /// name and value on the first `=`, `+` read as a space before percent-decoding. The first value of a
 /// repeated name wins.
+extension Request {
+    /// The whole body, at most `limit` bytes: past that, `body_too_large` naming `what` it is.
+    func collectBody(upTo limit: Int, describing what: String) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw EncoreError(.bodyTooLarge, "The \(what) must be at most \(limit) bytes.")
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw EncoreError(.bodyTooLarge, "The \(what) must be at most \(limit) bytes.")
+        }
+    }
+}
+
 struct FormQuery: Sendable {
     private(set) var pairs: [(name: String, value: String)] = []
 

@@ -20,18 +20,10 @@ import uuid
 import requests
 
 from api_contract import Server, wait_for_health
+from tally import Tally
 
-failures: list[str] = []
-passed = 0
-
-
-def check(condition: bool, what: str) -> None:
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(what)
-        print(f"FAILED: {what}", flush=True)
+tally = Tally()
+check = tally.check
 
 
 def main() -> int:
@@ -83,8 +75,7 @@ def main() -> int:
         check(response.status_code == 400 and response.json()["error"]["code"] == "invalid_limit", f"huge limit: {response.text[:200]}")
     finally:
         server.stop()
-    print(f"client-queries: {passed} passed, {len(failures)} failed", flush=True)
-    return 1 if failures else 0
+    return tally.summary("client-queries")
 
 
 if __name__ == "__main__":

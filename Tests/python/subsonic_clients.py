@@ -47,6 +47,7 @@ import libsonic.connection
 from libsonic import errors as sonic_errors
 
 from api_contract import Server, wait_for_health
+from tally import Tally
 
 TIMEOUT = 30
 API_VERSION = "1.16.1"
@@ -58,18 +59,8 @@ SETUP_DEADLINE = 120
 # `useGET=True` raises NameError without this.
 libsonic.connection.urllib2 = urllib.request
 
-failures: list[str] = []
-passed = 0
-
-
-def check(condition: bool, what: str) -> bool:
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(what)
-        print(f"FAILED: {what}", flush=True)
-    return bool(condition)
+tally = Tally()
+check = tally.check
 
 
 def expect_equal(actual: Any, expected: Any, what: str) -> bool:
@@ -1200,8 +1191,7 @@ def main() -> int:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     log(f"total {time.monotonic() - started:.1f} s")
-    print(f"subsonic-clients: {passed} passed, {len(failures)} failed", flush=True)
-    return 1 if failures else 0
+    return tally.summary("subsonic-clients")
 
 
 if __name__ == "__main__":

@@ -111,3 +111,14 @@ public struct TrackProcessingJob: Codable, Sendable, Equatable {
         self = try JSONDecoder().decode(Self.self, from: Data(payload.utf8))
     }
 }
+
+extension Job {
+    /// A new, empty working directory for this attempt, `{base}/{name}-job{id}-attempt{n}`, made after the
+    /// folders of earlier attempts (their workers died) are removed. The caller removes it when done.
+    public func workDirectory(under base: String, name: String) throws -> String {
+        for earlier in 0..<attempts { try? FileManager.default.removeItem(atPath: base + "/\(name)-job\(id)-attempt\(earlier)") }
+        let directory = base + "/\(name)-job\(id)-attempt\(attempts)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}

@@ -40,10 +40,6 @@ public struct LibraryService: Sendable {
         try await store.plays.lastPlayed(userId: principal.userId, trackIds: Array(Set(trackIds)))
     }
 
-    public func stars(_ principal: Principal, kind: LibraryItemKind, page: PageRequest) async throws -> Page<Star> {
-        try await store.listeners.stars(userId: principal.userId, kind: kind, page: page)
-    }
-
     private func requireExists(_ item: LibraryItem) async throws {
         switch item.kind {
         case .artist: _ = try await environment.artist(item.id)
@@ -120,14 +116,7 @@ public struct LibraryService: Sendable {
 
     /// An album's playable tracks in order.
     public func albumTracks(_ albumId: UUID) async throws -> [Track] {
-        var tracks: [Track] = []
-        var offset: Int? = 0
-        while let next = offset {
-            let page = try await store.tracks.tracks(albumId: albumId, page: try PageRequest(limit: PageRequest.maxLimit, offset: next))
-            tracks += page.items.filter(\.isPlayable)
-            offset = page.nextOffset
-        }
-        return tracks
+        try await Page.collect { try await store.tracks.tracks(albumId: albumId, page: $0) }.filter(\.isPlayable)
     }
 
     /// A playable track, or `track_not_found` (a track still processing is not in anyone's library yet).

@@ -32,9 +32,10 @@ struct SubsonicController {
     func handle(_ request: Request, context: EncoreRequestContext) async -> Response {
         var format = SubsonicFormat.xml
         do {
+            let query = try FormQuery(request.uri.query ?? "")
             // The query string's `f` answers even a request whose body cannot be read.
-            if let fromQuery = try? SubsonicFormat(SubsonicParameters(request.uri.query ?? "")) { format = fromQuery }
-            let parameters = try await SubsonicParameters(request, context: context)
+            if let fromQuery = try? SubsonicFormat(SubsonicParameters(query)) { format = fromQuery }
+            let parameters = try await SubsonicParameters(query: query, request, context: context)
             format = try SubsonicFormat(parameters)
             let raw = context.parameters.get("method") ?? ""
             let name = raw.hasSuffix(".view") ? String(raw.dropLast(5)) : raw
@@ -126,24 +127,18 @@ extension User {
 struct SubsonicParameters: Sendable {
     private let form: FormQuery
 
-    init(_ request: Request, context: EncoreRequestContext) async throws {
-        var form = try FormQuery(request.uri.query ?? "")
+    /// `query` (the request's, already read) and, for a form `POST`, the body's parameters after it.
+    init(query: FormQuery, _ request: Request, context: EncoreRequestContext) async throws {
+        var form = query
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         if request.method == .post, contentType.hasPrefix("application/x-www-form-urlencoded") {
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: context.maxUploadSize)
-            } catch is NIOTooManyBytesError {
-                throw EncoreError(.bodyTooLarge, "The form body must be at most \(context.maxUploadSize) bytes.")
-            } catch let error as HTTPError where error.status == .contentTooLarge {
-                throw EncoreError(.bodyTooLarge, "The form body must be at most \(context.maxUploadSize) bytes.")
-            }
+            let body = try await request.collectBody(upTo: context.maxUploadSize, describing: "form body")
             form = form.merged(with: try FormQuery(String(decoding: body.readableBytesView, as: UTF8.self)))
         }
         self.form = form
     }
 
-    init(_ raw: String) throws { form = try FormQuery(raw) }
+    init(_ form: FormQuery) { self.form = form }
 
     func string(_ name: String) -> String? { form.get(name) }
     func all(_ name: String) -> [String] { form.all(name) }

@@ -156,7 +156,7 @@ struct SubsonicEndpoints: Sendable {
         let summary = try await services.library.artist(id)
         var artist = view.artist(summary, marks: try await services.library.marks(try call.principal, ids: [id]))
         artist["album"] = .list(
-            try await view.albums(try await collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }))
+            try await view.albums(try await Page.collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }))
         return SubsonicObject(["artist": .object(artist)])
     }
 
@@ -182,7 +182,7 @@ struct SubsonicEndpoints: Sendable {
         var directory: SubsonicObject
         if let artist = try await services.library.artistSummaries(ids: [id])[id] {
             directory = SubsonicObject(["id": .string(id.subsonic), "name": .string(artist.artist.name)])
-            let albums = try await collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }
+            let albums = try await Page.collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }
             directory["starred"] = marks.starred[id].map { .date($0) }
             directory["child"] = .list(try await view.albumDirectories(albums))
         } else if let album = try await services.library.albumSummaries(ids: [id])[id] {
@@ -250,7 +250,7 @@ struct SubsonicEndpoints: Sendable {
         let albums =
             listing == .random
             ? try await services.library.albums(.random, page: try PageRequest(limit: min(size, PageRequest.maxLimit))).items
-            : try await collect(limit: size, offset: offset) { try await services.library.albums(listing, page: $0) }
+            : try await Page.collect(limit: size, offset: offset) { try await services.library.albums(listing, page: $0) }
         let view = try entries(call)
         let list = directories ? try await view.albumDirectories(albums) : try await view.albums(albums)
         return SubsonicObject([element: .object(SubsonicObject(["album": .list(list)]))])
@@ -272,16 +272,20 @@ struct SubsonicEndpoints: Sendable {
         let genre = try parameters.require("genre")
         let count = try parameters.count("count", default: 10, max: Self.maxListSize, min: 1)
         let offset = try parameters.int("offset", default: 0, in: 0...PageRequest.maxOffset)
-        let tracks = try await collect(limit: count, offset: offset) { try await services.library.tracks(.byGenre(genre), page: $0) }
+        let tracks = try await Page.collect(limit: count, offset: offset) { try await services.library.tracks(.byGenre(genre), page: $0) }
         return SubsonicObject(["songsByGenre": .object(SubsonicObject(["song": .list(try await entries(call).songs(tracks))]))])
     }
 
     @Sendable func starred(_ call: SubsonicCall, element: String, directories: Bool) async throws -> SubsonicObject {
         let principal = try call.principal
         let view = try entries(call)
-        let artists = try await collect(limit: Self.maxListSize) { try await services.library.starredArtists(principal, page: $0) }
-        let albums = try await collect(limit: Self.maxListSize) { try await services.library.albums(.starred(userId: principal.userId), page: $0) }
-        let songs = try await collect(limit: Self.maxListSize) { try await services.library.tracks(.starred(userId: principal.userId), page: $0) }
+        let artists = try await Page.collect(limit: Self.maxListSize) { try await services.library.starredArtists(principal, page: $0) }
+        let albums = try await Page.collect(limit: Self.maxListSize) {
+            try await services.library.albums(.starred(userId: principal.userId), page: $0)
+        }
+        let songs = try await Page.collect(limit: Self.maxListSize) {
+            try await services.library.tracks(.starred(userId: principal.userId), page: $0)
+        }
         var result = SubsonicObject()
         result["artist"] = .list(try await view.artists(artists))
         result["album"] = .list(directories ? try await view.albumDirectories(albums) : try await view.albums(albums))
@@ -293,11 +297,11 @@ struct SubsonicEndpoints: Sendable {
         let now = services.environment.now()
         let playing = services.library.nowPlaying.current(at: now)
         let tracks = try await services.environment.store.tracks.tracks(ids: playing.map(\.trackId))
-        let songs = try await entries(call).songs(playing.compactMap { tracks[$0.trackId] })
-        var byTrack: [UUID: SubsonicObject] = [:]
-        for song in songs { if case .string(let id)? = song["id"], let uuid = UUID(uuidString: id) { byTrack[uuid] = song } }
-        let list = playing.compactMap { entry -> SubsonicObject? in
-            guard var song = byTrack[entry.trackId] else { return nil }
+        let shown = playing.compactMap { entry in tracks[entry.trackId].map { (entry, $0) } }  // tracks deleted since drop out
+        // `songs` answers one entry per track, in order.
+        let songs = try await entries(call).songs(shown.map(\.1))
+        let list = zip(shown.map(\.0), songs).map { entry, song in
+            var song = song
             // Display names, not emails: other listeners see this list.
             song["username"] = .string(entry.displayName)
             song["minutesAgo"] = .int(max(0, Int(now.timeIntervalSince(entry.startedAt) / 60)))
@@ -328,34 +332,28 @@ struct SubsonicEndpoints: Sendable {
         var songs: [Track] = []
         if query.trimmingCharacters(in: .whitespaces).isEmpty {
             if artistCount > 0 {
-                artists = try await collect(limit: artistCount, offset: artistOffset) { try await library.artists(page: $0) }
+                artists = try await Page.collect(limit: artistCount, offset: artistOffset) { try await library.artists(page: $0) }
             }
             if albumCount > 0 {
-                albums = try await collect(limit: albumCount, offset: albumOffset) { try await library.albums(.alphabeticalByName, page: $0) }
+                albums = try await Page.collect(limit: albumCount, offset: albumOffset) { try await library.albums(.alphabeticalByName, page: $0) }
             }
-            if songCount > 0 { songs = try await collect(limit: songCount, offset: songOffset) { try await library.tracks(.all, page: $0) } }
+            if songCount > 0 { songs = try await Page.collect(limit: songCount, offset: songOffset) { try await library.tracks(.all, page: $0) } }
         } else {
             // Apps add `*` or quotes for other servers' engines; Encore's search matches prefixes by itself.
             let words = query.replacingOccurrences(of: "*", with: " ").replacingOccurrences(of: "\"", with: " ")
-            func hits(_ kind: SearchRequest.Kind, count: Int, offset: Int) async throws -> [UUID] {
-                guard count > 0, offset <= 1000 else { return [] }
-                let request = try SearchRequest(query: words, kinds: [kind], limit: min(count, SearchRequest.maxLimit), offset: offset)
-                let found = try await services.search.search(request)
-                switch kind {
-                case .artist: return found.artists.map(\.artist.id)
-                case .album: return found.albums.map(\.album.id)
-                case .track: return found.tracks.filter { $0.track.isPlayable }.map(\.track.id)
-                }
+            func search(_ kind: SearchRequest.Kind, count: Int, offset: Int) async throws -> HydratedSearchResults? {
+                guard count > 0, offset <= 1000 else { return nil }
+                return try await services.search.search(
+                    try SearchRequest(query: words, kinds: [kind], limit: min(count, SearchRequest.maxLimit), offset: offset))
             }
-            let artistIds = try await hits(.artist, count: artistCount, offset: artistOffset)
+            let artistIds = try await search(.artist, count: artistCount, offset: artistOffset)?.artists.map(\.artist.id) ?? []
             let artistSummaries = try await library.artistSummaries(ids: artistIds)
             artists = artistIds.compactMap { artistSummaries[$0] }
-            let albumIds = try await hits(.album, count: albumCount, offset: albumOffset)
+            let albumIds = try await search(.album, count: albumCount, offset: albumOffset)?.albums.map(\.album.id) ?? []
             let albumSummaries = try await library.albumSummaries(ids: albumIds)
             albums = albumIds.compactMap { albumSummaries[$0] }
-            let trackIds = try await hits(.track, count: songCount, offset: songOffset)
-            let tracks = try await services.environment.store.tracks.tracks(ids: trackIds)
-            songs = trackIds.compactMap { tracks[$0] }
+            // The hits carry their tracks already; albums and artists are read again for their counts.
+            songs = try await search(.track, count: songCount, offset: songOffset)?.tracks.map(\.track).filter(\.isPlayable) ?? []
         }
         let view = try entries(call)
         var result = SubsonicObject()
@@ -393,7 +391,7 @@ struct SubsonicEndpoints: Sendable {
 
     /// A playlist's playable entries, in order: what Subsonic apps see, and what their indexes count.
     func playableEntries(_ principal: Principal, id: UUID) async throws -> [PlaylistEntry] {
-        try await collect(limit: PlaylistService.maxPlaylistLength) { try await services.playlists.playlistEntries(principal, id: id, page: $0) }
+        try await Page.collect(limit: PlaylistService.maxPlaylistLength) { try await services.playlists.playlistEntries(principal, id: id, page: $0) }
             .filter(\.track.isPlayable)
     }
 
@@ -406,7 +404,7 @@ struct SubsonicEndpoints: Sendable {
         if let username = call.parameters.string("username"), username.lowercased() != user.email.lowercased() {
             throw EncoreError(.forbidden, "Only your own playlists can be listed.")
         }
-        let playlists = try await collect(limit: 10_000) { try await services.playlists.playlists(user.principal, page: $0) }
+        let playlists = try await Page.collect(limit: 10_000) { try await services.playlists.playlists(user.principal, page: $0) }
         var list: [SubsonicObject] = []
         for playlist in playlists {
             let tracks = try await playlistTracks(user.principal, id: playlist.id)
@@ -525,7 +523,7 @@ struct SubsonicEndpoints: Sendable {
         var album = try await store.catalog.album(id: id)
         if album == nil, let track = try await store.tracks.track(id: id) { album = try await store.catalog.album(id: track.albumId) }
         if album == nil, try await store.catalog.artist(id: id) != nil {
-            album = try await collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }
+            album = try await Page.collect(limit: Self.maxListSize) { try await services.library.albums(.byArtist(id), page: $0) }
                 .first { $0.album.cover != nil }?.album
         }
         guard let album, let cover = album.cover, let url = services.catalog.coverURLs(album)[cover.size(atLeast: size)] else {
@@ -630,20 +628,5 @@ struct SubsonicEndpoints: Sendable {
             try call.principal, trackIds: try parameters.ids("id"), current: current, positionMs: try parameters.int("position") ?? 0,
             client: call.client)
         return SubsonicObject()
-    }
-
-    // MARK: Paging
-
-    /// Up to `limit` items from `offset`, fetched a page at a time (repositories serve at most
-    /// ``PageRequest/maxLimit`` per page).
-    func collect<T: Sendable>(limit: Int, offset: Int = 0, _ fetch: (PageRequest) async throws -> Page<T>) async throws -> [T] {
-        var items: [T] = []
-        var next: Int? = offset
-        while let start = next, items.count < limit {
-            let page = try await fetch(try PageRequest(limit: min(PageRequest.maxLimit, limit - items.count), offset: start))
-            items += page.items
-            next = page.nextOffset
-        }
-        return items
     }
 }
