@@ -84,12 +84,13 @@ let package = Package(
         .target(
             name: "EncoreApp",
             dependencies: [
-                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreMedia", "EncoreServer",
+                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreS3", "EncoreMedia", "EncoreServer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("edge-nginx.conf.template")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -14,9 +14,15 @@ public struct EncoreConfiguration: Sendable {
     public var dataDirectory: String = "./data"
     /// Where the catalog lives: `sqlite:PATH`; nil means `sqlite:{dataDirectory}/encore.sqlite`.
     public var databaseURL: String?
-    /// Where objects live: `file:PATH`; nil means `file:{dataDirectory}/blobs`.
+    /// Where objects live: `file:PATH` or `s3://bucket?endpoint=…`; nil means `file:{dataDirectory}/blobs`.
     public var storageURL: String?
     public var publicBaseURL: String?
+    /// Base of media URLs (`/media/{token}/…`) when they go elsewhere than ``publicBaseURL``: a caching edge.
+    public var mediaBaseURL: String?
+    /// S3 credentials, from the variables every S3 tool reads.
+    public var s3AccessKeyId: String?
+    public var s3SecretAccessKey: String?
+    public var s3SessionToken: String?
     public var secret: String?
     public var bcryptCost: Int = 12
     public var accessTokenLifetime: Duration = .seconds(24 * 3600)
@@ -103,14 +109,34 @@ extension EncoreConfiguration {
         },
         Setting(
             environmentVariable: "ENCORE_STORAGE", flags: [], defaultValue: "file:{data dir}/blobs",
-            meaning: "Object storage: `file:PATH` (a local directory served by Encore's own media origin)"
+            meaning:
+                "Object storage: `file:PATH` (a local directory served by Encore's own media origin) or "
+                + "`s3://BUCKET[/ROOT]?endpoint=URL&region=R[&public_endpoint=URL]` (any S3 API; see \"Running on S3\")"
         ) {
-            $1.storageURL = try location($0, "ENCORE_STORAGE", schemes: ["file"])
+            if $0.hasPrefix("s3://") {
+                _ = try S3Location(parsing: $0)
+                $1.storageURL = $0
+            } else {
+                $1.storageURL = try location($0, "ENCORE_STORAGE", schemes: ["file"])
+            }
         },
+        Setting(environmentVariable: "AWS_ACCESS_KEY_ID", flags: [], defaultValue: "none", meaning: "S3 access key, for `s3://` storage") {
+            $1.s3AccessKeyId = $0
+        },
+        Setting(environmentVariable: "AWS_SECRET_ACCESS_KEY", flags: [], defaultValue: "none", meaning: "S3 secret key, for `s3://` storage") {
+            $1.s3SecretAccessKey = $0
+        },
+        Setting(
+            environmentVariable: "AWS_SESSION_TOKEN", flags: [], defaultValue: "none", meaning: "S3 session token, for temporary credentials"
+        ) { $1.s3SessionToken = $0 },
         Setting(
             environmentVariable: "ENCORE_PUBLIC_URL", flags: ["--public-url"], defaultValue: "http://host:port",
             meaning: "Base of the signed URLs handed to clients (set it behind a proxy)"
         ) { $1.publicBaseURL = $0 },
+        Setting(
+            environmentVariable: "ENCORE_MEDIA_URL", flags: ["--media-url"], defaultValue: "the public URL",
+            meaning: "Base of media URLs (`/media/…`) when a caching edge serves them (see \"Behind a caching edge\")"
+        ) { $1.mediaBaseURL = $0 },
         Setting(
             environmentVariable: "ENCORE_SECRET", flags: [], defaultValue: "generated into {data dir}/secret.key",
             meaning: "Master key for tokens and signed URLs (at least 32 characters); the generated file has mode 0600"
@@ -218,6 +244,44 @@ extension EncoreConfiguration {
             throw ConfigurationError("\(name) must look like \(schemes.map { "\($0):PATH" }.joined(separator: " or ")), not \(raw)")
         }
         return raw
+    }
+}
+
+/// Where an S3 bucket is: `s3://BUCKET[/ROOT]?endpoint=URL&region=REGION[&public_endpoint=URL]`.
+/// The endpoint is required (Encore does not guess AWS host names); the region defaults to `us-east-1`.
+public struct S3Location: Sendable, Equatable {
+    public var bucket: String
+    public var root: String
+    public var endpoint: String
+    public var publicEndpoint: String?
+    public var region: String
+
+    public init(parsing raw: String) throws {
+        let usage = "ENCORE_STORAGE must look like s3://BUCKET[/ROOT]?endpoint=http://host:port&region=REGION, not \(raw)"
+        guard raw.hasPrefix("s3://"), let components = URLComponents(string: raw), let bucket = components.host, !bucket.isEmpty else {
+            throw ConfigurationError(usage)
+        }
+        var values: [String: String] = [:]
+        for item in components.queryItems ?? [] {
+            guard ["endpoint", "region", "public_endpoint"].contains(item.name), let value = item.value, !value.isEmpty else {
+                throw ConfigurationError("\(usage) (unknown or empty parameter \(item.name))")
+            }
+            values[item.name] = value
+        }
+        guard let endpoint = values["endpoint"], Self.isHTTP(endpoint) else { throw ConfigurationError("\(usage) (endpoint= is required)") }
+        if let publicEndpoint = values["public_endpoint"], !Self.isHTTP(publicEndpoint) {
+            throw ConfigurationError("\(usage) (public_endpoint must be an http(s) URL)")
+        }
+        self.bucket = bucket
+        root = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.endpoint = endpoint
+        publicEndpoint = values["public_endpoint"]
+        region = values["region"] ?? "us-east-1"
+    }
+
+    private static func isHTTP(_ url: String) -> Bool {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, parsed.host != nil else { return false }
+        return scheme == "http" || scheme == "https"
     }
 }
 

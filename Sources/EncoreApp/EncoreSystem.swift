@@ -1,6 +1,7 @@
 import EncoreBlobs
 import EncoreCore
 import EncoreMedia
+import EncoreS3
 import EncoreSQLite
 import EncoreServer
 import Foundation
@@ -18,7 +19,9 @@ public struct EncoreSystem: Sendable {
     /// The data store as the services use it: the database behind the read cache.
     public let store: any DataStore
     public let database: SQLiteDataStore
-    public let blobs: LocalBlobStore
+    public let blobs: any BlobStore
+    /// The same store as the media origin serves it.
+    public let mediaFiles: any MediaFileStore
     public let services: EncoreServices
     public let keys: SigningKeys
     public let publicBaseURL: PublicBaseURL
@@ -31,9 +34,7 @@ public struct EncoreSystem: Sendable {
         let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"))
         let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge))
         let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
-        let blobs = try LocalBlobStore(
-            root: try path(of: configuration.resolvedStorageURL, scheme: "file"), temporaryDirectory: data + "/tmp",
-            signer: MediaURLSigner(secret: keys.mediaURLs), baseURL: { publicBaseURL.value })
+        let (blobs, mediaFiles) = try openBlobStore(configuration, keys: keys, publicBaseURL: publicBaseURL)
         let environment = ServiceEnvironment(
             store: store, blobs: blobs,
             settings: .init(
@@ -43,8 +44,35 @@ public struct EncoreSystem: Sendable {
             environment: environment, hasher: BcryptHasher(cost: configuration.bcryptCost),
             sealer: AESGCMSecretSealer(sealing: keys.appPasswords, lookup: keys.appPasswordLookup), search: database.search)
         return EncoreSystem(
-            configuration: configuration, store: store, database: database, blobs: blobs, services: services, keys: keys,
+            configuration: configuration, store: store, database: database, blobs: blobs, mediaFiles: mediaFiles, services: services, keys: keys,
             publicBaseURL: publicBaseURL)
+    }
+
+    /// The store `ENCORE_STORAGE` names: a local directory, or an S3 bucket whose playlists are relayed
+    /// by the media origin (see ``RelayedBlobStore``).
+    private static func openBlobStore(
+        _ configuration: EncoreConfiguration, keys: SigningKeys, publicBaseURL: PublicBaseURL
+    ) throws -> (any BlobStore, any MediaFileStore) {
+        let signer = MediaURLSigner(secret: keys.mediaURLs)
+        let configuredMedia = configuration.mediaBaseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        let mediaBaseURL: @Sendable () -> String = { configuredMedia ?? publicBaseURL.value }
+        let location = configuration.resolvedStorageURL
+        guard location.hasPrefix("s3://") else {
+            let local = try LocalBlobStore(
+                root: try path(of: location, scheme: "file"), temporaryDirectory: configuration.dataDirectory + "/tmp", signer: signer,
+                baseURL: mediaBaseURL)
+            return (local, local)
+        }
+        let bucket = try S3Location(parsing: location)
+        guard let accessKey = configuration.s3AccessKeyId, let secretKey = configuration.s3SecretAccessKey else {
+            throw ConfigurationError("s3:// storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        let s3 = S3BlobStore(
+            .init(
+                endpoint: bucket.endpoint, publicEndpoint: bucket.publicEndpoint, region: bucket.region, bucket: bucket.bucket, root: bucket.root,
+                credentials: .init(accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: configuration.s3SessionToken)))
+        let relayed = RelayedBlobStore(base: s3, signer: signer, mediaBaseURL: mediaBaseURL)
+        return (relayed, relayed)
     }
 
     private static func path(of location: String, scheme: String) throws -> String {
@@ -79,7 +107,7 @@ public struct EncoreSystem: Sendable {
         let store = self.store
         let blobs = self.blobs
         return ServerDependencies(
-            services: services, accessTokenKey: keys.accessTokens, mediaFiles: blobs,
+            services: services, accessTokenKey: keys.accessTokens, mediaFiles: mediaFiles,
             readiness: {
                 try await store.ping()
                 try await blobs.checkWritable()
@@ -87,7 +115,14 @@ public struct EncoreSystem: Sendable {
     }
 }
 
-extension LocalBlobStore: MediaFileStore {}
+extension LocalBlobStore: MediaFileStore {
+    public func localPath(of key: BlobKey) -> String? { path(of: key) }
+}
+
+extension RelayedBlobStore: MediaFileStore {
+    public func localPath(of key: BlobKey) -> String? { nil }
+    public func openForReading(_ key: BlobKey) -> (descriptor: CInt, info: BlobInfo)? { nil }
+}
 
 /// Builds the whole Encore server for `configuration`: the API, the media origin and, unless
 /// `workers` is 0, the pipeline workers.

@@ -197,6 +197,13 @@ public struct LocalBlobStore: BlobStore {
         try FileManager.default.copyItem(atPath: path(of: key), toPath: destination)
     }
 
+    public func read(_ key: BlobKey, range: Range<Int>) async throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path(of: key)) else { throw Self.missing(key) }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(range.lowerBound))
+        return try handle.read(upToCount: range.count) ?? Data()
+    }
+
     public func checkWritable() async throws {
         guard FileManager.default.isWritableFile(atPath: root), FileManager.default.isWritableFile(atPath: temporaryDirectory) else {
             throw EncoreError(.storageUnavailable, "The blob directory is not writable.")

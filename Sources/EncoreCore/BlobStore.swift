@@ -29,6 +29,10 @@ public protocol BlobStore: Sendable {
     /// Writes the object's bytes to a new local file at `path`. Throws `object_not_found` when there is none.
     func fetch(_ key: BlobKey, to path: String) async throws
 
+    /// The bytes of `range` within the object, cut short at its end (an empty `Data` past it). Throws
+    /// `object_not_found` when there is none. For peeking at a header, or relaying a part of an object.
+    func read(_ key: BlobKey, range: Range<Int>) async throws -> Data
+
     /// Copies an object to a new key (write-once).
     func copy(_ source: BlobKey, to destination: BlobKey) async throws
 
@@ -48,7 +52,8 @@ public protocol BlobStore: Sendable {
     /// Keys at or below `prefix`, sorted.
     func list(under prefix: BlobKey) async throws -> [BlobKey]
 
-    /// Throws `storage_unavailable` when objects cannot be written right now.
+    /// Throws `storage_unavailable` (retryable) when objects cannot be written or read right now. Cheap
+    /// enough to call before handing out upload and stream URLs.
     func checkWritable() async throws
 
     /// A URL a client may `PUT` the object's bytes to until `expiresAt`; at most `maxBytes`, for this key only.

@@ -156,6 +156,8 @@ public enum TrackListing: Sendable, Equatable {
     case byGenre(String)
     /// Those the user starred, most recently starred first.
     case starred(userId: UUID)
+    /// Those with counted plays, most played first (what a CDN pre-warms).
+    case mostPlayed
 }
 
 /// Read-only views over the playable catalog, for browsing apps.

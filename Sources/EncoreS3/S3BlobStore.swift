@@ -1,6 +1,7 @@
 import Crypto
 import EncoreCore
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -52,12 +53,16 @@ public struct S3BlobStore: BlobStore {
     let signer: SigV4Signer
     let session: URLSession
     let now: @Sendable () -> Date
+    /// The last bucket probe: when, and what it found (see ``checkWritable()``).
+    private let probe = ProbeMemo()
 
     public init(_ configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
         let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = 30
+        // Idle time allowed within one request: a store that stops answering fails the request (and the
+        // client's, as a retryable 503) in seconds rather than holding it.
+        sessionConfiguration.timeoutIntervalForRequest = 10
         session = URLSession(configuration: sessionConfiguration)
         self.now = now
     }
@@ -71,7 +76,8 @@ public struct S3BlobStore: BlobStore {
             try await multipartUpload(key, from: path)
         } else {
             let response = try await send(
-                "PUT", objectPath(key), headers: [("If-None-Match", "*")], payloadHash: try Self.fileHash(path),
+                "PUT", objectPath(key), headers: [("If-None-Match", "*"), ("Content-Type", Self.contentType(key))],
+                payloadHash: try Self.fileHash(path),
                 body: .file(URL(fileURLWithPath: path)))
             if response.status == 412 { throw Self.exists(key) }
             try check(response, "PUT \(key)")
@@ -88,6 +94,19 @@ public struct S3BlobStore: BlobStore {
             throw Self.failure(status: status, body: (try? Data(contentsOf: file)) ?? Data(), what: "GET \(key)")
         }
         try FileManager.default.moveItem(at: file, to: URL(fileURLWithPath: path))
+    }
+
+    public func read(_ key: BlobKey, range: Range<Int>) async throws -> Data {
+        guard !range.isEmpty else { return Data() }
+        let response = try await send("GET", objectPath(key), headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
+        switch response.status {
+        case 404: throw Self.missing(key)
+        case 416: return Data()  // the range starts past the end
+        case 206: return response.body
+        // A store that ignores Range sends everything: cut it here.
+        case 200: return response.body.subdata(in: min(range.lowerBound, response.body.count)..<min(range.upperBound, response.body.count))
+        default: throw Self.failure(status: response.status, body: response.body, what: "GET \(key)")
+        }
     }
 
     public func copy(_ source: BlobKey, to destination: BlobKey) async throws {
@@ -147,10 +166,24 @@ public struct S3BlobStore: BlobStore {
         return keys.sorted()
     }
 
+    /// A `HEAD` of the bucket, remembered for a moment: upload and stream grants call this so that they
+    /// fail fast (503, retryable) while the store is down, at the cost of one probe per second or two.
     public func checkWritable() async throws {
-        let response = try await send("HEAD", "/\(configuration.bucket)")
-        guard (200..<300).contains(response.status) else {
-            throw EncoreError(.storageUnavailable, "The bucket \(configuration.bucket) cannot be reached (HTTP \(response.status)).", retryAfter: 5)
+        let time = now()
+        if let remembered = probe.fresh(at: time) {
+            if let failure = remembered { throw failure }
+            return
+        }
+        do {
+            let response = try await send("HEAD", "/\(configuration.bucket)", timeout: 3)
+            guard (200..<300).contains(response.status) else {
+                throw EncoreError(
+                    .storageUnavailable, "The bucket \(configuration.bucket) cannot be reached (HTTP \(response.status)).", retryAfter: 5)
+            }
+            probe.remember(nil, at: time, for: 2)
+        } catch let error as EncoreError {
+            probe.remember(error, at: time, for: 1)
+            throw error
         }
     }
 
@@ -174,7 +207,7 @@ public struct S3BlobStore: BlobStore {
 
     private func multipartUpload(_ key: BlobKey, from file: String) async throws {
         let path = objectPath(key)
-        let created = try await send("POST", path, query: [("uploads", "")])
+        let created = try await send("POST", path, query: [("uploads", "")], headers: [("Content-Type", Self.contentType(key))])
         try check(created, "CREATE MULTIPART \(key)")
         guard let uploadId = ListingParser.value(of: "UploadId", in: created.body) else {
             throw EncoreError(.storageError, "S3 gave no UploadId for \(key).")
@@ -258,7 +291,7 @@ public struct S3BlobStore: BlobStore {
 
     func send(
         _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], payloadHash: String? = nil,
-        body: Body = .none
+        body: Body = .none, timeout: TimeInterval? = nil
     ) async throws -> Reply {
         let hash: String
         switch body {
@@ -266,7 +299,8 @@ public struct S3BlobStore: BlobStore {
         case .file: hash = payloadHash ?? SigV4Signer.unsignedPayload
         case .none: hash = SigV4Signer.emptyPayloadHash
         }
-        let request = request(method, path, query: query, headers: headers, payloadHash: hash)
+        var request = request(method, path, query: query, headers: headers, payloadHash: hash)
+        if let timeout { request.timeoutInterval = timeout }
         do {
             let (data, response): (Data, URLResponse)
             switch body {
@@ -306,6 +340,12 @@ public struct S3BlobStore: BlobStore {
     /// What `Host` says for `url`: the host, and the port when the URL names one.
     static func hostHeader(_ url: URL) -> String { url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "") }
 
+    /// What S3 will answer as the object's `Content-Type`, so players given a pre-signed URL get the right one.
+    static func contentType(_ key: BlobKey) -> String {
+        key.pathExtension == "webp"
+            ? "image/webp" : key.pathExtension == "png" ? "image/png" : AudioFormats.contentType(forExtension: key.pathExtension)
+    }
+
     static func missing(_ key: BlobKey) -> EncoreError { EncoreError(.objectNotFound, "No object \(key).") }
     static func exists(_ key: BlobKey) -> EncoreError { EncoreError(.objectExists, "An object \(key) exists already.") }
 
@@ -323,5 +363,22 @@ public struct S3BlobStore: BlobStore {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         return formatter.date(from: text)
+    }
+}
+
+/// One remembered probe result, valid until a deadline.
+final class ProbeMemo: Sendable {
+    private let state = Mutex<(until: Date, failure: EncoreError?)?>(nil)
+
+    /// The remembered outcome (nil inside means success) while it is fresh.
+    func fresh(at time: Date) -> EncoreError?? {
+        state.withLock { remembered in
+            guard let remembered, time < remembered.until else { return nil }
+            return .some(remembered.failure)
+        }
+    }
+
+    func remember(_ failure: EncoreError?, at time: Date, for seconds: TimeInterval) {
+        state.withLock { $0 = (time.addingTimeInterval(seconds), failure) }
     }
 }

@@ -286,6 +286,11 @@ struct SQLiteBrowse: BrowseRepository {
         case .starred(let userId):
             sql += " JOIN star ON star.trackId = track.id AND star.userId = ? WHERE track.status = 'ready' ORDER BY star.starredAt DESC, track.id"
             arguments += [userId]
+        case .mostPlayed:
+            sql += """
+                 JOIN (SELECT trackId, count(*) AS plays FROM play WHERE counts GROUP BY trackId) AS counted ON counted.trackId = track.id
+                WHERE track.status = 'ready' ORDER BY counted.plays DESC, track.id
+                """
         }
         sql += " LIMIT ? OFFSET ?"
         arguments += [page.limit + 1, page.offset]

@@ -166,7 +166,7 @@ struct TrackController {
 
     func addRoutes(to group: EncoreRouter) {
         group.get("tracks/upload-url") { _, context in
-            try APIJSON.response(UploadGrantResource(try tracks.uploadGrant(try context.requirePrincipal())))
+            try APIJSON.response(UploadGrantResource(try await tracks.uploadGrant(try context.requirePrincipal())))
         }
         group.get("tracks/update-url/:id") { _, context in
             try APIJSON.response(UploadGrantResource(try await tracks.replacementGrant(try context.requirePrincipal(), trackId: try context.uuid())))

@@ -206,6 +206,8 @@ enum ErrorResponses {
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             (status, code, message) = (.internalServerError, ErrorCode.internalError.rawValue, "Something went wrong on our side.")
         }
+        // The code as a header too, for proxies that pass on a refusal without its body (the edge's auth_request).
+        headers[HTTPField.Name("X-Encore-Error")!] = code
         let body = ErrorBody(error: .init(code: code, message: message))
         return (try? APIJSON.response(body, status: status, headers: headers)) ?? Response(status: .internalServerError)
     }

@@ -16,7 +16,7 @@ import UnixSignals
 struct Encore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encore: a self-hostable music streaming platform.",
-        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self, Settings.self],
+        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self, EdgeConfig.self, Edge.self, Settings.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -89,6 +89,50 @@ struct Worker: AsyncParsableCommand {
             configuration: .init(
                 services: [JobRunnerService(runner: runner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+struct EdgeConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge-config", abstract: "Print the nginx configuration of a caching edge in front of the media origin.")
+
+    @Option(help: "address:port the edge listens on") var listen = EdgeConfiguration().listen
+    @Option(help: "Encore's media origin (or a whole Encore)") var origin = EdgeConfiguration().origin
+    @Option(help: "an existing directory for the caches") var cacheDir = EdgeConfiguration().cacheDirectory
+    @Option(help: "disk budget of the object cache (nginx units: 500m, 10g)") var cacheSize = EdgeConfiguration().cacheSize
+    @Option(help: "nginx worker processes: a number or auto") var workers = EdgeConfiguration().workers
+    @Option(help: "user nginx's workers run as (must write the cache directory)") var user = EdgeConfiguration().user
+
+    func run() throws {
+        var edge = EdgeConfiguration()
+        (edge.listen, edge.origin, edge.cacheDirectory, edge.cacheSize, edge.workers, edge.user) = (
+            listen, origin, cacheDir, cacheSize, workers, user
+        )
+        print(try edge.render(), terminator: "")
+    }
+}
+
+struct Edge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Operate a caching edge.", subcommands: [Warm.self])
+
+    struct Warm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pre-fetch the most-played tracks' playlists and first segments into the edge (CDN pre-warming).")
+
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "the edge's base URL") var edge: String
+        @Option(help: "how many of the most-played tracks") var top = 100
+        @Option(help: "media segments per variant, after its init segment") var segments = 2
+
+        func run() async throws {
+            let system = try EncoreSystem.open(try storage.configuration())
+            let report = try await EdgeWarmer(system: system, edge: edge, segments: segments).warm(top: top) { print($0) }
+            for failure in report.failures.prefix(20) { FileHandle.standardError.write(Data("failed: \(failure)\n".utf8)) }
+            print(
+                "warmed \(report.tracks) tracks: \(report.objects) objects, \(report.bytes) bytes, \(report.alreadyCached) already cached, "
+                    + "\(report.failures.count) failures")
+            if !report.failures.isEmpty { throw ExitCode(1) }
+        }
     }
 }
 

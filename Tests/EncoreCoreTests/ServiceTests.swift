@@ -75,7 +75,7 @@ struct ServiceTests {
         #expect(
             await Self.code { _ = try await tracks.createTrack(artist, albumId: album.id, title: "T", trackUrl: "blob:nope", trackNumber: nil) }
                 == "invalid_track_url")
-        let never = try tracks.uploadGrant(artist).trackUrl  // granted, never uploaded
+        let never = try await tracks.uploadGrant(artist).trackUrl  // granted, never uploaded
         #expect(
             await Self.code { _ = try await tracks.createTrack(artist, albumId: album.id, title: "T", trackUrl: never, trackNumber: nil) }
                 == "upload_missing")

@@ -101,6 +101,52 @@ struct CommandTests {
         }
     }
 
+    @Test("s3:// storage: bucket, root, endpoint and region are read; a location Encore cannot use is refused with the reason")
+    func s3Locations() throws {
+        let full = try S3Location(
+            parsing: "s3://music/encore/prod?endpoint=http://127.0.0.1:8333&region=eu-west-1&public_endpoint=https://s3.example.com")
+        #expect(
+            full
+                == (try S3Location(
+                    parsing: "s3://music/encore/prod/?region=eu-west-1&endpoint=http://127.0.0.1:8333&public_endpoint=https://s3.example.com")))
+        #expect(full.bucket == "music" && full.root == "encore/prod" && full.endpoint == "http://127.0.0.1:8333")
+        #expect(full.region == "eu-west-1" && full.publicEndpoint == "https://s3.example.com")
+        let plain = try S3Location(parsing: "s3://music?endpoint=https://s3.eu-west-1.amazonaws.com")
+        #expect(plain.root == "" && plain.region == "us-east-1" && plain.publicEndpoint == nil)
+        for bad in [
+            "s3://music", "s3://?endpoint=http://h", "s3://music?endpoint=ftp://h", "s3://music?endpoint=http://h&colour=blue", "s3://m?endpoint=",
+        ] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try S3Location(parsing: bad) }
+        }
+        var configuration = EncoreConfiguration()
+        #expect(throws: ConfigurationError.self) { try configuration.set("ENCORE_STORAGE", to: "s3://music") }
+        try configuration.set("ENCORE_STORAGE", to: "s3://music?endpoint=http://127.0.0.1:1")
+        #expect(configuration.resolvedStorageURL == "s3://music?endpoint=http://127.0.0.1:1")
+        configuration.dataDirectory = NSTemporaryDirectory() + "encore-s3-config-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
+        // Credentials are required up front, not discovered at the first upload.
+        let missing = #expect(throws: ConfigurationError.self) { try EncoreSystem.open(configuration) }
+        #expect(missing?.description.contains("AWS_ACCESS_KEY_ID") == true)
+    }
+
+    @Test("the edge's nginx configuration carries the values given, and refuses values that would break out of a directive")
+    func edgeConfiguration() throws {
+        var edge = EdgeConfiguration()
+        (edge.listen, edge.origin, edge.cacheDirectory, edge.workers, edge.user) = (
+            "127.0.0.1:9999", "http://10.0.0.5:8080/", "/srv/edge", "2", "nobody nogroup"
+        )
+        let text = try edge.render()
+        #expect(!text.contains("{{"))
+        #expect(text.contains("listen 127.0.0.1:9999;") && text.contains("proxy_pass http://10.0.0.5:8080;"))
+        #expect(text.contains("proxy_cache_path /srv/edge/media") && text.contains("worker_processes 2;") && text.contains("user nobody nogroup;"))
+        #expect(text.contains("auth_request /_edge/authorize;"))
+        edge.cacheDirectory = "/srv/edge; include /etc/passwd"
+        #expect(throws: ConfigurationError.self) { try edge.render() }
+        edge.cacheDirectory = "/srv/edge"
+        edge.origin = "10.0.0.5:8080"
+        #expect(throws: ConfigurationError.self) { try edge.render() }
+    }
+
     @Test("a setting and its flag are parsed by the same rule", arguments: ["ENCORE_PORT", "ENCORE_WORKERS"])
     func flagsAndVariablesAgree(variable: String) async throws {
         let flag = try #require(EncoreConfiguration.settings.first { $0.environmentVariable == variable }?.flags.first)

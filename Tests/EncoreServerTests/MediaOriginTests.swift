@@ -171,6 +171,33 @@ struct MediaOriginTests {
         }
     }
 
+    @Test("the edge's token check: a yes cacheable for the token's folder and life, refusals with their code in a header")
+    func edgeAuthorization() async throws {
+        try await withTrack { server, url, _ in
+            let path = String(url[try #require(url.range(of: "/media/")).lowerBound...])
+            func ask(_ uri: String?, method: String = "GET") async throws -> HTTPResult {
+                var headers = ["X-Original-Method": method]
+                if let uri { headers["X-Original-URI"] = uri }
+                return try await HTTP.send("GET", server.baseURL + "/edge/authorize", headers: headers)
+            }
+            let yes = try await ask(path)
+            #expect(yes.status == 200)
+            let maxAge = try #require(yes.headers["cache-control"].flatMap { $0.hasPrefix("max-age=") ? Int($0.dropFirst(8)) : nil })
+            #expect(maxAge > 3000 && maxAge < 3600, "the default stream URL lifetime is an hour: \(maxAge)")
+            #expect(try await ask(path, method: "HEAD").status == 200)
+            #expect(try await ask(path + "?anything=1").status == 200)  // the query is not part of the key
+
+            let refused = try await ask(path, method: "PUT")
+            #expect(refused.status == 403 && refused.headers["x-encore-error"] == "method_not_allowed")
+            #expect(refused.headers["cache-control"]?.contains("max-age") != true, "a refusal must never be cached by the edge")
+            var tampered = Array(path)
+            tampered[tampered.firstIndex(of: ".")! - 1] = tampered[tampered.firstIndex(of: ".")! - 1] == "A" ? "B" : "A"
+            let forged = try await ask(String(tampered))
+            #expect(forged.status == 403 && forged.headers["x-encore-error"] == "invalid_signature")
+            #expect(try await ask(nil).status == 400)
+        }
+    }
+
     @Test("uploads: oversized by header or by stream, expired, reused for another key: refused, nothing left behind")
     func uploadLimits() async throws {
         try await withServer({ $0.maxUploadBytes = 1000 }) { server in

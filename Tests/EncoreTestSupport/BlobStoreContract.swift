@@ -12,6 +12,7 @@ public enum BlobStoreContract {
         ("put/info/list/delete", putInfoListDelete),
         ("write once", objectsAreWriteOnce),
         ("fetch", fetchCopiesTheBytesOut),
+        ("ranged read", rangedReadsCutAtTheEnd),
         ("copy", copiesAreIndependentObjects),
         ("move", movesAreAtomicRenames),
         ("prefix listing", listingAndDeletingByPrefix),
@@ -81,6 +82,16 @@ public enum BlobStoreContract {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(await errorCode { try await store.fetch(key("tracks/t/missing"), to: directory + "/x") } == "object_not_found")
         #expect(!FileManager.default.fileExists(atPath: directory + "/x"))
+    }
+
+    public static func rangedReadsCutAtTheEnd(_ store: any BlobStore) async throws {
+        let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try await put(store, "tracks/t/ranged", payload)
+        #expect(try await [UInt8](store.read(key("tracks/t/ranged"), range: 0..<16)) == Array(payload[0..<16]))
+        #expect(try await [UInt8](store.read(key("tracks/t/ranged"), range: 65_000..<69_999)) == Array(payload[65_000..<69_999]))
+        #expect(try await [UInt8](store.read(key("tracks/t/ranged"), range: 69_990..<80_000)) == Array(payload[69_990...]))
+        #expect(try await store.read(key("tracks/t/ranged"), range: 70_000..<70_010).isEmpty)
+        #expect(await errorCode { _ = try await store.read(key("tracks/t/missing"), range: 0..<1) } == "object_not_found")
     }
 
     public static func copiesAreIndependentObjects(_ store: any BlobStore) async throws {

@@ -47,6 +47,11 @@ public final class InMemoryBlobStore: BlobStore {
         guard FileManager.default.createFile(atPath: path, contents: bytes) else { throw EncoreError(.storageError, "cannot write \(path)") }
     }
 
+    public func read(_ key: BlobKey, range: Range<Int>) async throws -> Data {
+        guard let bytes = objects.withLock({ $0[key]?.bytes }) else { throw Self.missing(key) }
+        return bytes.subdata(in: min(range.lowerBound, bytes.count)..<min(range.upperBound, bytes.count))
+    }
+
     public func copy(_ source: BlobKey, to destination: BlobKey) async throws {
         try objects.withLock { objects in
             guard let object = objects[source] else { throw Self.missing(source) }

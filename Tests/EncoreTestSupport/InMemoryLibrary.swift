@@ -274,6 +274,9 @@ struct MemoryBrowse: BrowseRepository {
             case .starred(let userId):
                 songs = songs.filter { state.starredAt(userId, LibraryItem(.track, $0.id)) != nil }
                 songs.sort { newerStar(state.starredAt(userId, LibraryItem(.track, $0.id))!, state.starredAt(userId, LibraryItem(.track, $1.id))!) }
+            case .mostPlayed:
+                songs = songs.filter { state.playCount($0.id) > 0 }
+                songs.sort { (state.playCount($1.id), $0.id.uuidString) < (state.playCount($0.id), $1.id.uuidString) }
             }
             return state.page(songs, page)
         }

@@ -150,6 +150,8 @@ extension DataStoreContract {
         #expect(try await store.browse.albums(.recent(userId: listener.id), page: try PageRequest()).items.map(\.album.id) == [agaetis.id, post.id])
         #expect(try await store.browse.albums(.recent(userId: owner.id), page: try PageRequest()).items.map(\.album.id) == [debut.id])
         #expect(try await store.browse.playCounts(trackIds: [army.id, svefn.id, human.id]) == [army.id: 2, svefn.id: 1, human.id: 0])
+        #expect(try await store.browse.tracks(.mostPlayed, page: try PageRequest()).items.map(\.id) == [army.id, svefn.id])
+        #expect(try await store.browse.tracks(.mostPlayed, page: try PageRequest(limit: 1)).items.map(\.id) == [army.id])
 
         // Stars.
         try await store.listeners.setStarred(true, item: LibraryItem(.album, debut.id), userId: listener.id, at: now)

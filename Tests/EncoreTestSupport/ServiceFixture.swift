@@ -49,7 +49,7 @@ public struct ServiceFixture: Sendable {
 
     /// An uploaded file of `size` bytes, as a client's `PUT` to its grant would leave it, and its `trackUrl`.
     public func upload(_ principal: Principal, size: Int = 100) async throws -> String {
-        let grant = try services.tracks.uploadGrant(principal)
+        let grant = try await services.tracks.uploadGrant(principal)
         let reference = try UploadReference(parsing: grant.trackUrl, for: principal)
         _ = try blobs.store(Data(repeating: 7, count: size), at: reference.key)
         return grant.trackUrl

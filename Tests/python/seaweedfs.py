@@ -34,6 +34,8 @@ def free_ports(n, base=None):
         ports = list(range(base, base + n))
         for p in ports:
             with socket.socket() as s:
+                # As Go's listeners do: a port a killed weed left in TIME_WAIT is free for the next one.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", p))  # raises if taken
         return ports
     socks, ports = [], []

@@ -150,10 +150,7 @@ public struct CatalogService: Sendable {
         guard info.size <= CoverArt.maxUploadBytes else {
             throw EncoreError(.uploadTooLarge, "A cover image may be at most \(CoverArt.maxUploadBytes) bytes.")
         }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encore-cover-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        try await blobs.fetch(upload.key, to: scratch)
-        let head = (FileHandle(forReadingAtPath: scratch).flatMap { try? $0.read(upToCount: 16) }).map(Array.init) ?? []
+        let head = [UInt8](try await blobs.read(upload.key, range: 0..<16))
         guard CoverImageFormat(magic: head) != nil else {
             try? await blobs.delete(upload.key)
             throw EncoreError(.invalidImage, "A cover must be a JPEG, PNG or WebP image.")

@@ -18,6 +18,8 @@ public struct PlaybackService: Sendable {
             }
             throw EncoreError(.trackNotReady, "The track is still being processed.")
         }
+        // URLs to a store that is down would fail in the player: say so now, retryably.
+        try await environment.blobs.checkWritable()
         let expiresAt = environment.now().addingTimeInterval(environment.settings.streamURLLifetime.timeInterval)
         let scope = media.prefix
         let blobs = environment.blobs
@@ -29,7 +31,8 @@ public struct PlaybackService: Sendable {
     }
 }
 
-/// What a client needs to play a track. Every URL carries the same token, scoped to the track's media.
+/// What a client needs to play a track. The URLs' signatures cover the track's media (on S3, the
+/// progressive files' URLs are one pre-signed URL each).
 public struct StreamGrant: Sendable {
     public var track: Track
     /// The HLS multivariant playlist (what most players want).

@@ -9,8 +9,9 @@ public struct TrackService: Sendable {
     var settings: ServiceEnvironment.Settings { environment.settings }
 
     /// A pre-signed URL to upload one audio file to, and the reference to pass to ``createTrack``.
-    public func uploadGrant(_ principal: Principal) throws -> UploadGrant {
+    public func uploadGrant(_ principal: Principal) async throws -> UploadGrant {
         try principal.requirePublisher()
+        try await blobs.checkWritable()  // a store that is down: a retryable 503 now, not a failed PUT later
         let reference = UploadReference(userId: principal.userId, uploadId: UUID())
         let expiresAt = environment.now().addingTimeInterval(settings.uploadURLLifetime.timeInterval)
         let url = try blobs.signedUploadURL(for: reference.key, maxBytes: settings.maxUploadBytes, expiresAt: expiresAt)
@@ -21,7 +22,7 @@ public struct TrackService: Sendable {
     public func replacementGrant(_ principal: Principal, trackId: UUID) async throws -> UploadGrant {
         try principal.requirePublisher()
         _ = try await environment.ownedTrack(principal, id: trackId)
-        return try uploadGrant(principal)
+        return try await uploadGrant(principal)
     }
 
     /// Creates a track from an uploaded file: checks the album and the upload are the caller's, files the
@@ -124,6 +125,8 @@ public struct TrackService: Sendable {
             throw EncoreError(.uploadMissing, "Nothing was uploaded to that trackUrl, or it is already used by a track.")
         }
         guard info.size <= settings.maxUploadBytes else {
+            // A pre-signed S3 PUT cannot cap its size, so this is where an oversized upload ends.
+            try? await blobs.delete(upload.key)
             throw EncoreError(.uploadTooLarge, "The upload exceeds the limit of \(settings.maxUploadBytes) bytes.")
         }
         let key = TrackKeys.source(trackId: trackId, uploadId: upload.uploadId)
