@@ -1,3 +1,4 @@
+import EncoreServer
 import Foundation
 import Logging
 
@@ -8,6 +9,8 @@ import Logging
 /// flag, its default, its meaning and how it is parsed. The environment, the command-line flags and the
 /// README's table all come from there.
 public struct EncoreConfiguration: Sendable {
+    /// What this process does: everything, or one tier.
+    public var role: ServerRole = .all
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// Holds the generated secret and the pipeline's work files, and by default the database and blobs.
@@ -86,6 +89,15 @@ public struct Setting: Sendable {
 extension EncoreConfiguration {
     /// Every setting, in the order the README lists them.
     public static let settings: [Setting] = [
+        Setting(
+            environmentVariable: "ENCORE_ROLE", flags: ["--role"], defaultValue: "all",
+            meaning: "What `serve` runs: `all`, or one tier: `api` (JSON, Subsonic, web app), `media` (signed objects), `worker` (pipeline jobs)"
+        ) {
+            guard let role = ServerRole(rawValue: $0) else {
+                throw ConfigurationError("ENCORE_ROLE must be one of all, api, media, worker, not \($0)")
+            }
+            $1.role = role
+        },
         Setting(
             environmentVariable: "ENCORE_HOST", flags: ["--host"], defaultValue: "127.0.0.1", meaning: "Interface to listen on (`0.0.0.0` for all)"
         ) {

@@ -7,6 +7,7 @@ import EncoreServer
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// The composition root: the one place that reads the configuration and builds the backends it names,
@@ -25,14 +26,20 @@ public struct EncoreSystem: Sendable {
     public let services: EncoreServices
     public let keys: SigningKeys
     public let publicBaseURL: PublicBaseURL
+    /// This process's metrics, scraped at `/metrics`: one registry per system, so that servers started
+    /// side by side (as tests do) count their own.
+    public let metricsRegistry: PrometheusCollectorRegistry
+    var metrics: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: metricsRegistry) }
 
     /// Creates the data directory, database, blob directory and secret on first use.
     public static func open(_ configuration: EncoreConfiguration) throws -> EncoreSystem {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
-        let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"))
-        let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge))
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"), metrics: metrics)
+        let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge, metrics: metrics))
         let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
         let (blobs, mediaFiles) = try openBlobStore(configuration, keys: keys, publicBaseURL: publicBaseURL)
         let environment = ServiceEnvironment(
@@ -45,7 +52,7 @@ public struct EncoreSystem: Sendable {
             sealer: AESGCMSecretSealer(sealing: keys.appPasswords, lookup: keys.appPasswordLookup), search: database.search)
         return EncoreSystem(
             configuration: configuration, store: store, database: database, blobs: blobs, mediaFiles: mediaFiles, services: services, keys: keys,
-            publicBaseURL: publicBaseURL)
+            publicBaseURL: publicBaseURL, metricsRegistry: registry)
     }
 
     /// The store `ENCORE_STORAGE` names: a local directory, or an S3 bucket whose playlists are relayed
@@ -94,7 +101,7 @@ public struct EncoreSystem: Sendable {
             prober: try FFprobeAudioProber(ffprobe: configuration.ffprobePath, ffmpeg: configuration.ffmpegPath, limits: limits),
             fingerprinter: try FpcalcFingerprinter(fpcalc: configuration.fpcalcPath),
             transcoder: try FFmpegTranscoder(ffmpeg: configuration.ffmpegPath), covers: covers, workDirectory: work,
-            log: { logger.info("\($0)") })
+            log: { logger.info("\($0)") }, metrics: metrics)
         return JobRunner(
             queue: database.jobs, handlers: [TrackProcessingJob.kind: pipeline, CoverProcessingJob.kind: covers],
             settings: .init(
@@ -111,7 +118,21 @@ public struct EncoreSystem: Sendable {
             readiness: {
                 try await store.ping()
                 try await blobs.checkWritable()
-            }, publicBaseURL: publicBaseURL, backgroundServices: backgroundServices)
+            }, publicBaseURL: publicBaseURL, backgroundServices: backgroundServices, metrics: serverMetrics())
+    }
+
+    /// `/metrics`: everything recorded so far, and the job queue as of the scrape.
+    func serverMetrics() -> ServerMetrics {
+        let (registry, jobs) = (metricsRegistry, database.jobs)
+        return ServerMetrics(factory: metrics) {
+            let now = Date()
+            let stats = try await jobs.stats(now: now)
+            for (state, count) in [("due", stats.due), ("scheduled", stats.scheduled), ("running", stats.running), ("dead", stats.dead)] {
+                registry.makeGauge(name: "encore_jobs", labels: [("state", state)]).set(Double(count))
+            }
+            registry.makeGauge(name: "encore_job_oldest_due_seconds").set(stats.oldestDueAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            return registry.emitToBuffer()
+        }
     }
 }
 
@@ -136,10 +157,13 @@ public func buildApplication(
     let system = try EncoreSystem.open(configuration)
     // Services stop in reverse order: the HTTP server first, then the workers, and the database last.
     var background: [any Service] = [CloseOnShutdown(database: system.database, logger: logger)]
-    if configuration.workers > 0 { background.append(JobRunnerService(runner: try system.jobRunner(logger: logger))) }
-    let settings = ServerSettings(
+    if configuration.role.runsJobs, configuration.workers > 0 {
+        background.append(JobRunnerService(runner: try system.jobRunner(logger: logger)))
+    }
+    var settings = ServerSettings(
         host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
         mediaCacheBytes: configuration.mediaCacheBytes, maxConnections: configuration.maxConnections, idleTimeout: configuration.idleTimeout)
+    settings.role = configuration.role
     return try await buildServer(
         system.serverDependencies(backgroundServices: background), settings: settings, logger: logger, onListening: onListening)
 }

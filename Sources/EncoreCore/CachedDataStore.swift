@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Synchronization
 
@@ -107,6 +108,8 @@ public final class ReadCache: Sendable {
     private let capacity: Int
     private let now: @Sendable () -> ContinuousClock.Instant
     private let state = Mutex(State())
+    private let hits: Counter
+    private let misses: Counter
 
     /// Entries of every entity type share one table: the type is part of the key.
     private struct Key: Hashable {
@@ -134,12 +137,16 @@ public final class ReadCache: Sendable {
     ///   - maxAge: how stale a read may be for writes made outside this process.
     ///   - capacity: entries kept in all; when full, the cache starts over.
     ///   - now: the clock, replaceable in tests.
+    ///   - metrics: where hits and misses are counted (`encore_cache_requests_total{cache="catalog"}`).
     public init(
-        maxAge: Duration = .seconds(1), capacity: Int = 100_000, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        maxAge: Duration = .seconds(1), capacity: Int = 100_000, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.maxAge = maxAge
         self.capacity = capacity
         self.now = now
+        hits = Counter(label: "encore_cache_requests_total", dimensions: [("cache", "catalog"), ("result", "hit")], factory: metrics)
+        misses = Counter(label: "encore_cache_requests_total", dimensions: [("cache", "catalog"), ("result", "miss")], factory: metrics)
     }
 
     func cached<Value: Sendable>(_ id: UUID, load: () async throws -> Value?) async throws -> Value? {
@@ -150,7 +157,11 @@ public final class ReadCache: Sendable {
             guard let entry = state.entries[key], time - entry.storedAt < maxAge else { return (nil, state.generation) }
             return (entry.value as? Value, state.generation)
         }
-        if let hit { return hit }
+        if let hit {
+            hits.increment()
+            return hit
+        }
+        misses.increment()
         guard let loaded = try await load() else { return nil }  // absent ids are not remembered: they may appear any moment
         let capacity = self.capacity
         state.withLock { state in

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// The media pipeline for one upload, run as a ``TrackProcessingJob``: probe and validate, fingerprint
@@ -17,11 +18,15 @@ public struct TrackPipeline: JobHandler {
     /// Where working directories are made; on the same file system as local blobs, so files link in.
     let workDirectory: String
     let log: @Sendable (String) -> Void
+    /// Wall time of each ladder render (`encore_transcode_seconds`).
+    let transcodeTime: CoreMetrics.Timer
 
     public init(
         store: any DataStore, blobs: any BlobStore, prober: any AudioProber, fingerprinter: any AudioFingerprinter,
-        transcoder: any AudioTranscoder, covers: CoverPipeline? = nil, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in }
+        transcoder: any AudioTranscoder, covers: CoverPipeline? = nil, workDirectory: String, log: @escaping @Sendable (String) -> Void = { _ in },
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        transcodeTime = CoreMetrics.Timer(label: "encore_transcode_seconds", factory: metrics)
         self.covers = covers
         self.store = store
         self.blobs = blobs
@@ -84,7 +89,9 @@ public struct TrackPipeline: JobHandler {
 
         let renders = work + "/renditions"
         try FileManager.default.createDirectory(atPath: renders, withIntermediateDirectories: true)
+        let renderStarted = ContinuousClock.now
         let rendered = try await transcoder.render(source: source, into: renders)
+        transcodeTime.record(since: renderStarted)
 
         // Anything an earlier, interrupted attempt stored under this folder goes first.
         try await blobs.deleteAll(under: mediaPrefix)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import EncoreCore
 import Foundation
 import GRDB
@@ -8,8 +9,9 @@ import Synchronization
 public struct SQLiteDataStore: DataStore, CatalogImportStore {
     let executor: SQLiteExecutor
 
-    /// Opens (creating when needed) and migrates the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating when needed) and migrates the database at `path`. `metrics` gets the time writes
+    /// wait for this process's one writer (`encore_database_write_wait_seconds`).
+    public init(path: String, metrics: any MetricsFactory = NOOPMetricsHandler.instance) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Another process (`encore admin create`) may hold the write lock for a moment.
@@ -27,7 +29,8 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
-        executor = SQLiteExecutor(pool: pool, gate: AsyncGate())
+        executor = SQLiteExecutor(
+            pool: pool, gate: AsyncGate(), writeWait: CoreMetrics.Timer(label: "encore_database_write_wait_seconds", factory: metrics))
     }
 
     init(executor: SQLiteExecutor) {
@@ -54,7 +57,9 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any DataStore) async throws -> T) async throws -> T {
         if executor.openTransaction != nil { return try await body(self) }  // nested: part of the enclosing transaction
         try executor.refuseWriteInsideOwnTransaction()
+        let waiting = ContinuousClock.now
         return try await executor.gate.withGate {
+            executor.writeWait.record(since: waiting)
             let pool = executor.pool
             try await executor.mappingConflicts {
                 try await pool.writeWithoutTransaction { db in
@@ -64,7 +69,8 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
                 }
             }
             let open = OpenTransaction()
-            let inner = SQLiteDataStore(executor: SQLiteExecutor(pool: pool, gate: executor.gate, openTransaction: open))
+            let inner = SQLiteDataStore(
+                executor: SQLiteExecutor(pool: pool, gate: executor.gate, writeWait: executor.writeWait, openTransaction: open))
             // COMMIT and ROLLBACK run in tasks of their own: GRDB refuses accesses from a cancelled task, and a
             // transaction left open would block every later write of this process.
             do {
@@ -102,10 +108,13 @@ struct SQLiteExecutor: Sendable {
     let gate: AsyncGate
     /// Set while statements run inside a transaction of ``SQLiteDataStore/transaction(_:)``.
     let openTransaction: OpenTransaction?
+    /// How long writes wait for the gate: the embedded store's "pool wait".
+    let writeWait: CoreMetrics.Timer
 
-    init(pool: DatabasePool, gate: AsyncGate, openTransaction: OpenTransaction? = nil) {
+    init(pool: DatabasePool, gate: AsyncGate, writeWait: CoreMetrics.Timer, openTransaction: OpenTransaction? = nil) {
         self.pool = pool
         self.gate = gate
+        self.writeWait = writeWait
         self.openTransaction = openTransaction
     }
 
@@ -123,7 +132,11 @@ struct SQLiteExecutor: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         if let openTransaction { return try await mappingConflicts { try await pool.writeWithoutTransaction(openTransaction.guarded(body)) } }
         try refuseWriteInsideOwnTransaction()
-        return try await gate.withGate { try await mappingConflicts { try await pool.write(body) } }
+        let waiting = ContinuousClock.now
+        return try await gate.withGate {
+            writeWait.record(since: waiting)
+            return try await mappingConflicts { try await pool.write(body) }
+        }
     }
 
     func refuseWriteInsideOwnTransaction() throws {

@@ -109,4 +109,28 @@ struct SQLiteJobQueue: JobQueue {
     func job(id: Int64) async throws -> Job? {
         try await executor.read { db in try JobRecord.fetchOne(db, key: id)?.domain() }
     }
+
+    func stats(now: Date) async throws -> JobQueueStats {
+        // Done jobs are never read: the index on (state, runAt) keeps this to the live ones.
+        try await executor.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT
+                      count(*) FILTER (WHERE (state = 'queued' AND runAt <= :now) OR (state = 'running' AND leaseExpiresAt <= :now)) AS due,
+                      count(*) FILTER (WHERE state = 'queued' AND runAt > :now) AS scheduled,
+                      count(*) FILTER (WHERE state = 'running' AND leaseExpiresAt > :now) AS running,
+                      count(*) FILTER (WHERE state = 'dead') AS dead,
+                      min(CASE WHEN state = 'queued' AND runAt <= :now THEN runAt
+                               WHEN state = 'running' AND leaseExpiresAt <= :now THEN leaseExpiresAt END) AS oldest
+                    FROM job WHERE state IN ('queued', 'running', 'dead')
+                    """,
+                arguments: ["now": now.timeIntervalSince1970])
+            guard let row else { return JobQueueStats(due: 0, scheduled: 0, running: 0, dead: 0, oldestDueAt: nil) }
+            let oldest: Double? = row["oldest"]
+            let (due, scheduled, running, dead): (Int, Int, Int, Int) = (row["due"], row["scheduled"], row["running"], row["dead"])
+            return JobQueueStats(
+                due: due, scheduled: scheduled, running: running, dead: dead, oldestDueAt: oldest.map { Date(timeIntervalSince1970: $0) })
+        }
+    }
 }

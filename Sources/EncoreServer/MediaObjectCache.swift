@@ -1,3 +1,4 @@
+import CoreMetrics
 import EncoreCore
 import NIOCore
 import Synchronization
@@ -22,6 +23,8 @@ final class MediaObjectCache: Sendable {
     /// Larger objects (progressive files, originals) are streamed from disk instead.
     let largestObject: Int
     private let state = Mutex(State())
+    private let hits: Counter
+    private let misses: Counter
 
     private struct State {
         var objects: [BlobKey: (object: Object, lastUse: UInt64)] = [:]
@@ -29,14 +32,16 @@ final class MediaObjectCache: Sendable {
         var clock: UInt64 = 0
     }
 
-    init(budget: Int, largestObject: Int = 1 << 20) {
+    init(budget: Int, largestObject: Int = 1 << 20, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.budget = budget
         self.largestObject = min(largestObject, budget)
+        hits = Counter(label: "encore_cache_requests_total", dimensions: [("cache", "media"), ("result", "hit")], factory: metrics)
+        misses = Counter(label: "encore_cache_requests_total", dimensions: [("cache", "media"), ("result", "miss")], factory: metrics)
     }
 
     /// The cached object for `info.key` if it still has `info`'s ETag.
     func object(matching info: BlobInfo) -> Object? {
-        state.withLock { state in
+        let found = state.withLock { state -> Object? in
             guard let entry = state.objects[info.key] else { return nil }
             guard entry.object.info.etag == info.etag else {
                 state.bytes -= entry.object.bytes.readableBytes
@@ -47,6 +52,8 @@ final class MediaObjectCache: Sendable {
             state.objects[info.key]?.lastUse = state.clock
             return entry.object
         }
+        if found != nil { hits.increment() } else { misses.increment() }
+        return found
     }
 
     /// Reads `key` from `blobs` into the cache; nil when it is missing or too large to cache.

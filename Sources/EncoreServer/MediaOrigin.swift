@@ -1,3 +1,4 @@
+import CoreMetrics
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -20,6 +21,8 @@ struct MediaOrigin {
     /// Small objects served from memory; larger ones are streamed from disk in chunks.
     let cache: MediaObjectCache
     let fileIO = FileIO(threadPool: .singleton)
+    /// Whole objects sent by ``MediaSendfileHandler``, below the router's request metrics.
+    var sendfileResponses: Counter = Counter(label: "encore_media_sendfile_responses_total", factory: NOOPMetricsHandler.instance)
 
     func addRoutes(to router: Router<EncoreRequestContext>) {
         router.get("/media/**") { request, context in try await serve(request, context: context, includeBody: true) }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import EncoreCore
 import Foundation
 import HTTPTypes
@@ -130,6 +131,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
         // The NIO file handle API is the only way to build a FileRegion; it takes over the descriptor.
         let file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: object.descriptor)
         if request.method == .GET {
+            origin.sendfileResponses.increment()
             let region = FileRegion(fileHandle: file, readerIndex: 0, endIndex: object.info.size)
             context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
         }

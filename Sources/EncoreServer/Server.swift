@@ -1,3 +1,4 @@
+import CoreMetrics
 import Crypto
 import EncoreCore
 import Foundation
@@ -21,11 +22,15 @@ public struct ServerDependencies: Sendable {
     public var publicBaseURL: PublicBaseURL
     /// Long-lived work that runs with the server (pipeline workers), stopped gracefully with it.
     public var backgroundServices: [any Service]
+    /// Where the server records its own metrics, and how `/metrics` gathers everything (none: no `/metrics`).
+    public var metrics: ServerMetrics?
 
     public init(
         services: EncoreServices, accessTokenKey: SymmetricKey, mediaFiles: (any MediaFileStore)?,
-        readiness: @escaping @Sendable () async throws -> Void, publicBaseURL: PublicBaseURL, backgroundServices: [any Service] = []
+        readiness: @escaping @Sendable () async throws -> Void, publicBaseURL: PublicBaseURL, backgroundServices: [any Service] = [],
+        metrics: ServerMetrics? = nil
     ) {
+        self.metrics = metrics
         self.services = services
         self.accessTokenKey = accessTokenKey
         self.mediaFiles = mediaFiles
@@ -35,8 +40,38 @@ public struct ServerDependencies: Sendable {
     }
 }
 
+/// The server's metrics: the factory its request counters and histograms come from, and the Prometheus
+/// text `/metrics` answers (gathered when scraped, so that gauges such as queue depth are current).
+public struct ServerMetrics: Sendable {
+    public var factory: any MetricsFactory
+    public var exposition: @Sendable () async throws -> [UInt8]
+
+    public init(factory: any MetricsFactory, exposition: @escaping @Sendable () async throws -> [UInt8]) {
+        self.factory = factory
+        self.exposition = exposition
+    }
+}
+
+/// What one Encore process does, so that the same binary and configuration run as any tier (like Loki's
+/// or Mimir's `-target`). Every role answers `/health` and `/ready`.
+public enum ServerRole: String, Sendable, CaseIterable {
+    /// Everything in one process: the default.
+    case all
+    /// The JSON API, the Subsonic API and the web app; stateless (JWT), so any number run behind a balancer.
+    case api
+    /// The media origin: signed objects, ranges, the edge's token check.
+    case media
+    /// Pipeline jobs only; its HTTP server answers health checks.
+    case worker
+
+    public var servesAPI: Bool { self == .all || self == .api }
+    public var servesMedia: Bool { self == .all || self == .media }
+    public var runsJobs: Bool { self == .all || self == .worker }
+}
+
 /// How the HTTP server listens and what it allows.
 public struct ServerSettings: Sendable {
+    public var role: ServerRole = .all
     public var host: String
     public var port: Int
     public var accessTokenLifetime: Duration
@@ -59,11 +94,14 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// Builds the router: health, OpenAPI, the `/api/v1` routes and, when Encore is the origin, the media routes.
-func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?) -> Router<EncoreRequestContext> {
+/// Builds the router: health, then the API's routes (OpenAPI, `/api/v1`, Subsonic, the web app) unless
+/// `servesAPI` is false, and the media routes when there is an origin.
+func buildRouter(
+    _ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?, servesAPI: Bool = true
+) -> Router<EncoreRequestContext> {
     let services = dependencies.services
     let router = Router(context: EncoreRequestContext.self)
-    router.add(middleware: EdgeMiddleware())
+    router.add(middleware: EdgeMiddleware(metrics: RequestMetrics(factory: dependencies.metrics?.factory ?? NOOPMetricsHandler.instance)))
 
     router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
     router.get("/ready") { _, _ in
@@ -74,6 +112,15 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
         }
         return try APIJSON.response(["status": "ready"])
     }
+    if let metrics = dependencies.metrics {
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try await metrics.exposition())))
+        }
+    }
+    origin?.addRoutes(to: router)
+    guard servesAPI else { return router }
     router.get("/openapi.json") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "public, max-age=300"],
@@ -92,7 +139,6 @@ func buildRouter(_ dependencies: ServerDependencies, tokens: AccessTokens, origi
     SearchController(search: services.search, catalog: services.catalog).addRoutes(to: authenticated)
     SubsonicController(services: services).addRoutes(to: router)
     WebAppAssets.bundled?.addRoutes(to: router, publicBaseURL: dependencies.publicBaseURL)
-    origin?.addRoutes(to: router)
     return router
 }
 
@@ -103,8 +149,15 @@ public func buildServer(
     _ dependencies: ServerDependencies, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let tokens = await AccessTokens(key: dependencies.accessTokenKey, lifetime: settings.accessTokenLifetime)
-    let origin = dependencies.mediaFiles.map { MediaOrigin(blobs: $0, cache: MediaObjectCache(budget: settings.mediaCacheBytes)) }
-    let router = buildRouter(dependencies, tokens: tokens, origin: origin)
+    let metrics = dependencies.metrics?.factory ?? NOOPMetricsHandler.instance
+    let origin =
+        settings.role.servesMedia
+        ? dependencies.mediaFiles.map {
+            var origin = MediaOrigin(blobs: $0, cache: MediaObjectCache(budget: settings.mediaCacheBytes, metrics: metrics))
+            origin.sendfileResponses = Counter(label: "encore_media_sendfile_responses_total", factory: metrics)
+            return origin
+        } : nil
+    let router = buildRouter(dependencies, tokens: tokens, origin: origin, servesAPI: settings.role.servesAPI)
     let host = settings.host
     let idleTimeout = settings.idleTimeout
     return Application(

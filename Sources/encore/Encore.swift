@@ -46,9 +46,11 @@ struct Settings: ParsableCommand {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the API, the media origin and everything else in one process.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the API, the media origin and the pipeline in one process, or one of them (--role).")
 
     @OptionGroup var storage: StorageOptions
+    @Option(help: ArgumentHelp(setting("ENCORE_ROLE"))) var role: String?
     @Option(help: ArgumentHelp(setting("ENCORE_HOST"))) var host: String?
     @Option(help: ArgumentHelp(setting("ENCORE_PORT"))) var port: String?
     @Option(help: ArgumentHelp(setting("ENCORE_PUBLIC_URL"))) var publicURL: String?
@@ -56,14 +58,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try storage.configuration()
+        if let role { try configuration.set("ENCORE_ROLE", to: role) }
         if let host { try configuration.set("ENCORE_HOST", to: host) }
         if let port { try configuration.set("ENCORE_PORT", to: port) }
         if let publicURL { try configuration.set("ENCORE_PUBLIC_URL", to: publicURL) }
         if let workers { try configuration.set("ENCORE_WORKERS", to: workers) }
-        let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
+        let (host, dataDirectory, role) = (configuration.host, configuration.dataDirectory, "\(configuration.role)")
         let app = try await buildApplication(configuration) { port in
             // Written unbuffered: scripts wait for this line, and stdout is block-buffered when not a terminal.
-            FileHandle.standardOutput.write(Data("encore listening on \(host):\(port), data in \(dataDirectory)\n".utf8))
+            FileHandle.standardOutput.write(Data("encore listening on \(host):\(port), data in \(dataDirectory), role \(role)\n".utf8))
         }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()

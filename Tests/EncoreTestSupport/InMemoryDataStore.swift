@@ -513,6 +513,20 @@ struct MemoryJobs: JobQueue {
         }
     }
 
+    func stats(now: Date) async throws -> JobQueueStats {
+        try access.read { state in
+            let jobs = Array(state.jobs.values)
+            func isDue(_ job: Job) -> Bool {
+                (job.state == .queued && job.runAt <= now) || (job.state == .running && (job.leaseExpiresAt ?? .distantFuture) <= now)
+            }
+            let due = jobs.filter(isDue)
+            return JobQueueStats(
+                due: due.count, scheduled: jobs.filter { $0.state == .queued && $0.runAt > now }.count,
+                running: jobs.filter { $0.state == .running && !isDue($0) }.count, dead: jobs.filter { $0.state == .dead }.count,
+                oldestDueAt: due.map { $0.state == .queued ? $0.runAt : $0.leaseExpiresAt! }.min())
+        }
+    }
+
     func lease(owner: String, duration: Duration, now: Date) async throws -> Job? {
         try await access.write { state in
             let due = state.jobs.values.filter { job in

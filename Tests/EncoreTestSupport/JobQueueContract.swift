@@ -12,9 +12,26 @@ public enum JobQueueContract {
         ("dying workers", jobsOfDyingWorkersComeBackOverTheirAttempts),
         ("order", dueJobsComeOutInOrder),
         ("concurrency", concurrentLeasesNeverShareAJob),
+        ("stats", statsCountWhatWaits),
     ]
 
     public static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    public static func statsCountWhatWaits(_ queue: any JobQueue) async throws {
+        #expect(try await queue.stats(now: t0) == JobQueueStats(due: 0, scheduled: 0, running: 0, dead: 0, oldestDueAt: nil))
+        let early = try await queue.enqueue(JobRequest(kind: "k", payload: "1", runAt: t0.addingTimeInterval(-30)))
+        _ = try await queue.enqueue(JobRequest(kind: "k", payload: "2", runAt: t0.addingTimeInterval(-10)))
+        _ = try await queue.enqueue(JobRequest(kind: "k", payload: "3", runAt: t0.addingTimeInterval(60)))
+        #expect(try await queue.stats(now: t0) == JobQueueStats(due: 2, scheduled: 1, running: 0, dead: 0, oldestDueAt: t0.addingTimeInterval(-30)))
+        let leased = try #require(try await queue.lease(owner: "a", duration: .seconds(10), now: t0))
+        #expect(leased.id == early)
+        #expect(try await queue.stats(now: t0) == JobQueueStats(due: 1, scheduled: 1, running: 1, dead: 0, oldestDueAt: t0.addingTimeInterval(-10)))
+        // A lease that ran out makes its job available again: due, since the lease's end.
+        #expect(try await queue.stats(now: t0.addingTimeInterval(20)).due == 2)
+        #expect(try await queue.stats(now: t0.addingTimeInterval(20)).running == 0)
+        #expect(try await queue.fail(jobId: early, owner: "a", error: "no", retryAt: nil, now: t0))
+        #expect(try await queue.stats(now: t0) == JobQueueStats(due: 1, scheduled: 1, running: 0, dead: 1, oldestDueAt: t0.addingTimeInterval(-10)))
+    }
 
     public static func leasesAreExclusiveAndExpire(_ queue: any JobQueue) async throws {
         let id = try await queue.enqueue(JobRequest(kind: "k", payload: "{}", runAt: t0))

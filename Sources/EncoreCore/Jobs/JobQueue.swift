@@ -47,6 +47,28 @@ public struct Job: Sendable, Equatable, Identifiable {
     }
 }
 
+/// How much work the queue holds, for monitoring (`/metrics`).
+public struct JobQueueStats: Sendable, Equatable {
+    /// Jobs due now and not taken: waiting for a worker (those backing off until later are not counted).
+    public var due: Int
+    /// Queued for later: retries backing off, or scheduled.
+    public var scheduled: Int
+    /// Leased by a worker.
+    public var running: Int
+    /// Given up on.
+    public var dead: Int
+    /// When the longest-waiting due job became due; nil when none waits.
+    public var oldestDueAt: Date?
+
+    public init(due: Int, scheduled: Int, running: Int, dead: Int, oldestDueAt: Date?) {
+        self.due = due
+        self.scheduled = scheduled
+        self.running = running
+        self.dead = dead
+        self.oldestDueAt = oldestDueAt
+    }
+}
+
 /// A job to be queued.
 public struct JobRequest: Sendable, Equatable {
     public var kind: String
@@ -87,6 +109,9 @@ public protocol JobQueue: Sendable {
     func fail(jobId: Int64, owner: String, error: String, retryAt: Date?, now: Date) async throws -> Bool
 
     func job(id: Int64) async throws -> Job?
+
+    /// Counts by state as of `now`. A running job whose lease has expired counts as due (it is available).
+    func stats(now: Date) async throws -> JobQueueStats
 }
 
 /// The job that runs the media pipeline for one upload of one track.
