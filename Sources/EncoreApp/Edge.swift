@@ -44,8 +44,10 @@ public struct EdgeConfiguration: Sendable {
         for (name, value) in values where value.contains(where: { $0 == ";" || $0 == "{" || $0 == "}" || $0.isNewline }) {
             throw ConfigurationError("\(name.lowercased()) cannot contain ; { } or line breaks: \(value)")
         }
-        guard values["ORIGIN"]!.hasPrefix("http://") || values["ORIGIN"]!.hasPrefix("https://") else {
-            throw ConfigurationError("the origin must be an http(s) URL, not \(origin)")
+        guard let parsed = URL(string: values["ORIGIN"]!), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil,
+            parsed.path.isEmpty, parsed.query == nil
+        else {
+            throw ConfigurationError("the origin must be an http(s) URL without a path (http://host:port), not \(origin)")
         }
         return values.reduce(template) { text, entry in text.replacingOccurrences(of: "{{\(entry.key)}}", with: entry.value) }
     }
@@ -80,9 +82,17 @@ public struct EdgeWarmer: Sendable {
     /// Warms the `top` most-played ready tracks; `progress` hears about each track as it is done.
     public func warm(top: Int, progress: @Sendable (String) -> Void = { _ in }) async throws -> Report {
         var report = Report()
-        let page = try await system.store.browse.tracks(.mostPlayed, page: try PageRequest(limit: min(max(top, 1), PageRequest.maxLimit)))
+        var tracks: [Track] = []
+        var offset = 0
+        while tracks.count < top {
+            let page = try await system.store.browse.tracks(
+                .mostPlayed, page: try PageRequest(limit: min(top - tracks.count, PageRequest.maxLimit), offset: offset))
+            tracks += page.items
+            guard let next = page.nextOffset else { break }
+            offset = next
+        }
         let signer = MediaURLSigner(secret: system.keys.mediaURLs)
-        for track in page.items.prefix(top) {
+        for track in tracks {
             guard let media = track.media else { continue }
             let token = signer.token(for: MediaGrant(access: .read, scope: media.prefix, expiresAt: Date().addingTimeInterval(600)))
             let before = report.objects

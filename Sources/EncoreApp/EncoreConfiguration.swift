@@ -11,6 +11,8 @@ import Logging
 public struct EncoreConfiguration: Sendable {
     /// What this process does: everything, or one tier.
     public var role: ServerRole = .all
+    /// Addresses of proxies whose `X-Forwarded-For` is believed.
+    public var trustedProxies: Set<String> = []
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// Holds the generated secret and the pipeline's work files, and by default the database and blobs.
@@ -141,6 +143,12 @@ extension EncoreConfiguration {
         Setting(
             environmentVariable: "AWS_SESSION_TOKEN", flags: [], defaultValue: "none", meaning: "S3 session token, for temporary credentials"
         ) { $1.s3SessionToken = $0 },
+        Setting(
+            environmentVariable: "ENCORE_TRUSTED_PROXIES", flags: [], defaultValue: "none",
+            meaning: "Comma-separated IP addresses of proxies (the edge, a balancer) whose `X-Forwarded-For` names the client, for sign-in limits"
+        ) {
+            $1.trustedProxies = Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        },
         Setting(
             environmentVariable: "ENCORE_PUBLIC_URL", flags: ["--public-url"], defaultValue: "http://host:port",
             meaning: "Base of the signed URLs handed to clients (set it behind a proxy)"

@@ -37,7 +37,9 @@ public struct EncoreSystem: Sendable {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
-        let metrics = PrometheusMetricsFactory(registry: registry)
+        var metrics = PrometheusMetricsFactory(registry: registry)
+        // Renders take seconds to minutes, not the milliseconds requests do.
+        metrics.durationHistogramBuckets["encore_transcode_seconds"] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .seconds($0) }
         let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"), metrics: metrics)
         let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge, metrics: metrics))
         let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
@@ -126,7 +128,8 @@ public struct EncoreSystem: Sendable {
         let (registry, jobs) = (metricsRegistry, database.jobs)
         return ServerMetrics(factory: metrics) {
             let now = Date()
-            let stats = try await jobs.stats(now: now)
+            // A queue that cannot be read leaves its gauges as they were: the rest of the scrape still counts.
+            guard let stats = try? await jobs.stats(now: now) else { return registry.emitToBuffer() }
             for (state, count) in [("due", stats.due), ("scheduled", stats.scheduled), ("running", stats.running), ("dead", stats.dead)] {
                 registry.makeGauge(name: "encore_jobs", labels: [("state", state)]).set(Double(count))
             }
@@ -154,6 +157,10 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "encore")
     logger.logLevel = configuration.logLevel
+    if configuration.role == .api, configuration.mediaBaseURL == nil {
+        // Its media URLs would name itself, and it serves no media.
+        throw ConfigurationError("--role api needs ENCORE_MEDIA_URL: where the media tier (or the edge in front of it) is reached")
+    }
     let system = try EncoreSystem.open(configuration)
     // Services stop in reverse order: the HTTP server first, then the workers, and the database last.
     var background: [any Service] = [CloseOnShutdown(database: system.database, logger: logger)]
@@ -164,6 +171,7 @@ public func buildApplication(
         host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
         mediaCacheBytes: configuration.mediaCacheBytes, maxConnections: configuration.maxConnections, idleTimeout: configuration.idleTimeout)
     settings.role = configuration.role
+    settings.trustedProxies = configuration.trustedProxies
     return try await buildServer(
         system.serverDependencies(backgroundServices: background), settings: settings, logger: logger, onListening: onListening)
 }

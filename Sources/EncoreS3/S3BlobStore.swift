@@ -112,9 +112,15 @@ public struct S3BlobStore: BlobStore {
     public func copy(_ source: BlobKey, to destination: BlobKey) async throws {
         guard try await info(source) != nil else { throw Self.missing(source) }
         guard try await info(destination) == nil else { throw Self.exists(destination) }
+        // The uploader chose the source's Content-Type (a pre-signed PUT signs only the host): the copy
+        // gets the type its name says, so a listener is never served an upload labelled text/html.
+        // A server-side copy of gigabytes takes a while on some stores: more than the usual idle timeout.
         let response = try await send(
             "PUT", objectPath(destination),
-            headers: [("x-amz-copy-source", SigV4Signer.encodePath("/\(configuration.bucket)/\(storedKey(source))")), ("If-None-Match", "*")])
+            headers: [
+                ("x-amz-copy-source", SigV4Signer.encodePath("/\(configuration.bucket)/\(storedKey(source))")), ("If-None-Match", "*"),
+                ("x-amz-metadata-directive", "REPLACE"), ("Content-Type", Self.contentType(destination)),
+            ], timeout: 600)
         if response.status == 404 { throw Self.missing(source) }
         if response.status == 412 { throw Self.exists(destination) }
         try check(response, "COPY \(source) → \(destination)")
@@ -134,9 +140,23 @@ public struct S3BlobStore: BlobStore {
         return BlobInfo(key: key, size: size, etag: etag, modifiedAt: modified)
     }
 
+    /// A copy then a delete, after claiming the source with a write-once marker: of two requests moving
+    /// the same upload at once only one gets it (the other finds it "moved already"), as with a rename.
+    /// A crash between claim and delete leaves the upload claimed, never in two places.
     public func move(_ source: BlobKey, to destination: BlobKey) async throws {
-        try await copy(source, to: destination)
+        guard try await info(source) != nil else { throw Self.missing(source) }
+        let claim = "/\(configuration.bucket)/\(storedKey(source)).moving"
+        let claimed = try await send("PUT", claim, headers: [("If-None-Match", "*")], body: .data(Data()))
+        if claimed.status == 412 { throw Self.missing(source) }
+        try check(claimed, "CLAIM \(source)")
+        do {
+            try await copy(source, to: destination)
+        } catch {
+            _ = try? await send("DELETE", claim)
+            throw error
+        }
         try await delete(source)
+        _ = try? await send("DELETE", claim)
     }
 
     public func delete(_ key: BlobKey) async throws {
@@ -196,7 +216,12 @@ public struct S3BlobStore: BlobStore {
     }
 
     private func presigned(_ method: String, _ key: BlobKey, expiresAt: Date) -> String {
-        let date = now()
+        // Signed as of the start of the UTC day (S3 accepts a request from the signing date until it expires,
+        // at most 7 days later): URLs with the same expiry are the same all day, so covers and the like
+        // stay cacheable, as Encore's own media URLs are.
+        let current = now().timeIntervalSince1970
+        let dayStart = (current / 86_400).rounded(.down) * 86_400
+        let date = Date(timeIntervalSince1970: max(dayStart, expiresAt.timeIntervalSince1970 - 604_799))
         let base = configuration.publicEndpoint
         let host = URL(string: base).map(Self.hostHeader) ?? ""
         return signer.presignedURL(
@@ -311,7 +336,10 @@ public struct S3BlobStore: BlobStore {
             guard let http = response as? HTTPURLResponse else { throw EncoreError(.storageError, "S3 answered something that is not HTTP.") }
             return Reply(status: http.statusCode, headers: http.allHeaderFields, body: data)
         } catch let error as URLError {
-            throw EncoreError(.storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+            let failure = EncoreError(
+                .storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+            probe.remember(failure, at: now(), for: 1)  // grants stop at once, not when the next probe is due
+            throw failure
         }
     }
 
@@ -321,7 +349,10 @@ public struct S3BlobStore: BlobStore {
             let (file, response) = try await session.download(for: request)
             return (file, (response as? HTTPURLResponse)?.statusCode ?? 0)
         } catch let error as URLError {
-            throw EncoreError(.storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+            let failure = EncoreError(
+                .storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+            probe.remember(failure, at: now(), for: 1)
+            throw failure
         }
     }
 

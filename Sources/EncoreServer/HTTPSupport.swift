@@ -196,10 +196,18 @@ final class RequestMetrics: Sendable {
 struct EdgeMiddleware: RouterMiddleware {
     typealias Context = EncoreRequestContext
     static let requestIdField = HTTPField.Name("X-Request-Id")!
+    static let forwardedForField = HTTPField.Name("X-Forwarded-For")!
     let metrics: RequestMetrics
+    /// Proxies whose `X-Forwarded-For` is believed (see ``ClientAddress``).
+    var trustedProxies: Set<String> = []
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        var context = context
+        if !trustedProxies.isEmpty {
+            context.clientAddress = ClientAddress.resolve(
+                peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedForField], trusted: trustedProxies)
+        }
         var response: Response
         do {
             response = try await next(request, context)

@@ -43,10 +43,19 @@ struct MediaOrigin {
         }
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         let method = request.headers[HTTPField.Name("X-Original-Method")!] ?? "GET"
-        let (key, grant) = try authorise(path: path, method: method)
+        let key: BlobKey
+        let grant: MediaGrant
+        do {
+            (key, grant) = try authorise(path: path, method: method)
+        } catch let error as EncoreError where error.kind != .forbidden {
+            // auth_request passes on only 2xx, 401 and 403; anything else would reach the listener as
+            // "origin unavailable". A path that names no object is refused as what it is.
+            throw EncoreError(.outsideScope, "No token admits this path: \(error.message)")
+        }
         let folder = key.segments.count > 1 ? BlobKey(key.segments.dropLast().joined(separator: "/")) : nil
-        // A second short: nginx keeps an entry for the whole of its last second.
-        let remaining = grant.expiresAt - Int(Date().timeIntervalSince1970) - 1
+        // Two seconds short: nginx keeps an entry for the whole of its last second, and counts from the
+        // moment the answer arrives by its own clock (the edge's clock must be kept by NTP).
+        let remaining = grant.expiresAt - Int(Date().timeIntervalSince1970) - 2
         let coversFolder = folder.map { $0.isWithin(grant.scope) } ?? false
         return Response(
             status: .ok,
@@ -88,6 +97,10 @@ struct MediaOrigin {
             .contentType: AudioFormats.contentType(forExtension: key.pathExtension),
             // Cacheable by the browser for as long as the URL is valid, never by shared caches.
             .cacheControl: "private, max-age=\(max(0, grant.expiresAt - Int(Date().timeIntervalSince1970)))",
+            // The token is the authorisation, so any page may read (a web app whose media is on another
+            // host, ENCORE_MEDIA_URL, fetches segments for MSE).
+            .accessControlAllowOrigin: "*",
+            .accessControlExposeHeaders: "Content-Range, Content-Length, Accept-Ranges, ETag",
         ]
     }
 
@@ -159,6 +172,7 @@ struct MediaOrigin {
         let chunk = Self.relayChunk
         // The first chunk is read before answering: a store that is down gives a JSON error, not a cut body.
         let first = try await blobs.read(info.key, range: range.lowerBound..<min(range.upperBound, range.lowerBound + chunk))
+        guard !first.isEmpty else { throw EncoreError(.storageError, "\(info.key) is shorter than its \(info.size) bytes.") }
         return ResponseBody(contentLength: range.count) { writer in
             var offset = range.lowerBound
             var bytes = first

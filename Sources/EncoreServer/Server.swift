@@ -72,6 +72,8 @@ public enum ServerRole: String, Sendable, CaseIterable {
 /// How the HTTP server listens and what it allows.
 public struct ServerSettings: Sendable {
     public var role: ServerRole = .all
+    /// Proxies (the edge, a load balancer) whose `X-Forwarded-For` names the client.
+    public var trustedProxies: Set<String> = []
     public var host: String
     public var port: Int
     public var accessTokenLifetime: Duration
@@ -97,11 +99,13 @@ public struct ServerSettings: Sendable {
 /// Builds the router: health, then the API's routes (OpenAPI, `/api/v1`, Subsonic, the web app) unless
 /// `servesAPI` is false, and the media routes when there is an origin.
 func buildRouter(
-    _ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?, servesAPI: Bool = true
+    _ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?, servesAPI: Bool = true, trustedProxies: Set<String> = []
 ) -> Router<EncoreRequestContext> {
     let services = dependencies.services
     let router = Router(context: EncoreRequestContext.self)
-    router.add(middleware: EdgeMiddleware(metrics: RequestMetrics(factory: dependencies.metrics?.factory ?? NOOPMetricsHandler.instance)))
+    var edge = EdgeMiddleware(metrics: RequestMetrics(factory: dependencies.metrics?.factory ?? NOOPMetricsHandler.instance))
+    edge.trustedProxies = trustedProxies
+    router.add(middleware: edge)
 
     router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
     router.get("/ready") { _, _ in
@@ -157,7 +161,8 @@ public func buildServer(
             origin.sendfileResponses = Counter(label: "encore_media_sendfile_responses_total", factory: metrics)
             return origin
         } : nil
-    let router = buildRouter(dependencies, tokens: tokens, origin: origin, servesAPI: settings.role.servesAPI)
+    let router = buildRouter(
+        dependencies, tokens: tokens, origin: origin, servesAPI: settings.role.servesAPI, trustedProxies: settings.trustedProxies)
     let host = settings.host
     let idleTimeout = settings.idleTimeout
     return Application(

@@ -72,6 +72,25 @@ struct AuthTests {
         }
     }
 
+    @Test("behind a trusted proxy, sign-in limits count the forwarded client, not the proxy")
+    func limitsBehindAProxy() async throws {
+        try await withServer({ $0.trustedProxies = ["127.0.0.1"] }) { server in
+            _ = try await Client(server: server).register(email: "fan@example.com", password: "right password")
+            func login(_ password: String, from client: String) async throws -> HTTPResult {
+                try await HTTP.send(
+                    "POST", server.api + "/auth/login", json: ["email": "fan@example.com", "password": password], headers: ["X-Forwarded-For": client]
+                )
+            }
+            for _ in 0..<10 { #expect(try await login("guess", from: "198.51.100.66").status == 401) }
+            let locked = try await login("right password", from: "198.51.100.66")
+            #expect(locked.status == 429 && locked.headers["retry-after"] != nil)
+            // Another listener behind the same proxy is not locked out by the stranger.
+            #expect(try await login("right password", from: "198.51.100.7").status == 200)
+            // A client cannot pick its address: what it claims comes before the hop the proxy appended.
+            #expect(try await login("right password", from: "198.51.100.7, 198.51.100.66").status == 429)
+        }
+    }
+
     @Test("missing, malformed, forged and expired tokens are 401")
     func tokens() async throws {
         try await withServer { server in

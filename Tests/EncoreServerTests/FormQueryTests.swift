@@ -25,3 +25,19 @@ struct FormQueryTests {
         #expect(throws: EncoreError.self) { try FormQuery("limit=+5").integer("limit", code: .invalidLimit) }  // "+5" reads " 5"
     }
 }
+
+@Suite("The client's address behind proxies")
+struct ClientAddressTests {
+    @Test("X-Forwarded-For is believed only from trusted proxies, and only up to the first hop not trusted")
+    func resolve() {
+        let trusted: Set = ["10.0.0.2", "10.0.0.3"]
+        #expect(ClientAddress.resolve(peer: "203.0.113.9", forwardedFor: "1.2.3.4", trusted: trusted) == "203.0.113.9")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: "198.51.100.7", trusted: trusted) == "198.51.100.7")
+        // A client cannot pick its address: what it sent comes before the hops our proxies added.
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: "6.6.6.6, 198.51.100.7, 10.0.0.3", trusted: trusted) == "198.51.100.7")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: nil, trusted: trusted) == "10.0.0.2")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: " , ", trusted: trusted) == "10.0.0.2")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: "10.0.0.3", trusted: trusted) == "10.0.0.3")
+        #expect(ClientAddress.resolve(peer: nil, forwardedFor: "1.2.3.4", trusted: trusted) == nil)
+    }
+}

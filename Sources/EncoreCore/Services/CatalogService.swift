@@ -126,6 +126,7 @@ public struct CatalogService: Sendable {
     /// ``CoverArt/maxUploadBytes``), and the reference to hand to ``attachCover(_:albumId:coverUrl:)``.
     public func coverUploadGrant(_ principal: Principal, albumId: UUID) async throws -> UploadGrant {
         _ = try await environment.ownedAlbum(principal, id: albumId)
+        try await environment.blobs.checkWritable()
         let reference = UploadReference(userId: principal.userId, uploadId: UUID())
         let expiresAt = environment.now().addingTimeInterval(environment.settings.uploadURLLifetime.timeInterval)
         let url = try environment.blobs.signedUploadURL(for: reference.key, maxBytes: CoverArt.maxUploadBytes, expiresAt: expiresAt)
@@ -148,6 +149,7 @@ public struct CatalogService: Sendable {
             throw EncoreError(.uploadMissing, "Nothing was uploaded to that coverUrl, or it is already used.")
         }
         guard info.size <= CoverArt.maxUploadBytes else {
+            try? await blobs.delete(upload.key)  // S3 cannot cap a pre-signed PUT: an oversized upload ends here
             throw EncoreError(.uploadTooLarge, "A cover image may be at most \(CoverArt.maxUploadBytes) bytes.")
         }
         let head = [UInt8](try await blobs.read(upload.key, range: 0..<16))
