@@ -210,8 +210,8 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
-        url(token: signer.token(for: MediaGrant(access: .write, scope: key, expiresAt: expiresAt, maxBytes: maxBytes)), key: key)
+    public func signedUploadURL(for key: BlobKey, maxBytes: Int, exactBytes: Int?, expiresAt: Date) throws -> String {
+        url(token: signer.token(for: MediaGrant(access: .write, scope: key, expiresAt: expiresAt, maxBytes: exactBytes ?? maxBytes)), key: key)
     }
 
     public func signedReadURL(for key: BlobKey, scope: BlobKey, expiresAt: Date) throws -> String {

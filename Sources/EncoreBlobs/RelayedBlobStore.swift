@@ -69,7 +69,7 @@ public struct RelayedBlobStore: BlobStore {
     public func deleteAll(under prefix: BlobKey) async throws { try await base.deleteAll(under: prefix) }
     public func list(under prefix: BlobKey) async throws -> [BlobKey] { try await base.list(under: prefix) }
     public func checkWritable() async throws { try await base.checkWritable() }
-    public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
-        try base.signedUploadURL(for: key, maxBytes: maxBytes, expiresAt: expiresAt)
+    public func signedUploadURL(for key: BlobKey, maxBytes: Int, exactBytes: Int?, expiresAt: Date) throws -> String {
+        try base.signedUploadURL(for: key, maxBytes: maxBytes, exactBytes: exactBytes, expiresAt: expiresAt)
     }
 }

@@ -56,8 +56,10 @@ public protocol BlobStore: Sendable {
     /// enough to call before handing out upload and stream URLs.
     func checkWritable() async throws
 
-    /// A URL a client may `PUT` the object's bytes to until `expiresAt`; at most `maxBytes`, for this key only.
-    func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String
+    /// A URL a client may `PUT` the object's bytes to until `expiresAt`; at most `maxBytes`, for this key
+    /// only. With `exactBytes`, the client declared its size: the URL is good for that many bytes only,
+    /// where the store can bind it (S3 signs the `Content-Length`; a local store caps at it).
+    func signedUploadURL(for key: BlobKey, maxBytes: Int, exactBytes: Int?, expiresAt: Date) throws -> String
 
     /// A URL a client may `GET`/`HEAD` `key` from until `expiresAt`. Where the store supports it, the URL's
     /// signature covers all of `scope` (a prefix of `key`) so that relative references from `key` work too.

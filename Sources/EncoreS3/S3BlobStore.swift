@@ -207,15 +207,16 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
-        presigned("PUT", key, expiresAt: expiresAt)
+    public func signedUploadURL(for key: BlobKey, maxBytes: Int, exactBytes: Int?, expiresAt: Date) throws -> String {
+        // With a declared size, the Content-Length is signed: S3 refuses any other body length.
+        presigned("PUT", key, expiresAt: expiresAt, signedHeaders: exactBytes.map { [("content-length", String($0))] } ?? [])
     }
 
     public func signedReadURL(for key: BlobKey, scope: BlobKey, expiresAt: Date) throws -> String {
         presigned("GET", key, expiresAt: expiresAt)
     }
 
-    private func presigned(_ method: String, _ key: BlobKey, expiresAt: Date) -> String {
+    private func presigned(_ method: String, _ key: BlobKey, expiresAt: Date, signedHeaders: [(String, String)] = []) -> String {
         // Signed as of the start of the UTC day (S3 accepts a request from the signing date until it expires,
         // at most 7 days later): URLs with the same expiry are the same all day, so covers and the like
         // stay cacheable, as Encore's own media URLs are.
@@ -225,7 +226,8 @@ public struct S3BlobStore: BlobStore {
         let base = configuration.publicEndpoint
         let host = URL(string: base).map(Self.hostHeader) ?? ""
         return signer.presignedURL(
-            method: method, base: base, path: objectPath(key), host: host, lifetime: Int(expiresAt.timeIntervalSince(date).rounded(.up)), at: date)
+            method: method, base: base, path: objectPath(key), host: host, signedHeaders: signedHeaders,
+            lifetime: Int(expiresAt.timeIntervalSince(date).rounded(.up)), at: date)
     }
 
     // MARK: Multipart

@@ -86,19 +86,22 @@ public struct SigV4Signer: Sendable {
     // MARK: Pre-signed URLs
 
     /// A URL that lets whoever holds it make this one request (method, path, signed headers) until
-    /// `lifetime` seconds after `date`. `base` is the endpoint, `https://host[:port]`.
+    /// `lifetime` seconds after `date`. `base` is the endpoint, `https://host[:port]`. `signedHeaders`
+    /// (lowercase names) must then be sent with exactly these values, besides `host`.
     public func presignedURL(
-        method: String, base: String, path: String, query: [(name: String, value: String)] = [], host: String, lifetime: Int, at date: Date
+        method: String, base: String, path: String, query: [(name: String, value: String)] = [], host: String,
+        signedHeaders: [(name: String, value: String)] = [], lifetime: Int, at date: Date
     ) -> String {
         let stamp = Self.timestamp(date)
+        let headers = ([("host", host)] + signedHeaders).sorted { $0.0 < $1.0 }
         var parameters =
             query + [
                 ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyId)/\(scope(stamp))"),
                 ("X-Amz-Date", stamp), ("X-Amz-Expires", String(min(max(lifetime, 1), Self.maxPresignedLifetime))),
-                ("X-Amz-SignedHeaders", "host"),
+                ("X-Amz-SignedHeaders", headers.map(\.0).joined(separator: ";")),
             ]
         if let token = credentials.sessionToken { parameters.append(("X-Amz-Security-Token", token)) }
-        let request = Request(method: method, path: path, query: parameters, headers: [("host", host)], payloadHash: Self.unsignedPayload)
+        let request = Request(method: method, path: path, query: parameters, headers: headers, payloadHash: Self.unsignedPayload)
         let (canonical, _) = Self.canonicalRequest(request)
         let signature = sign(canonical, stamp: stamp)
         // The signature covers the parameters sorted; the URL lists them as boto3 does, in the order given.

@@ -165,11 +165,14 @@ struct TrackController {
     let trackResponses = EncodedResponses<Track>()
 
     func addRoutes(to group: EncoreRouter) {
-        group.get("tracks/upload-url") { _, context in
-            try APIJSON.response(UploadGrantResource(try await tracks.uploadGrant(try context.requirePrincipal())))
+        group.get("tracks/upload-url") { request, context in
+            let size = try request.query().integer("size", code: .invalidParameter)
+            return try APIJSON.response(UploadGrantResource(try await tracks.uploadGrant(try context.requirePrincipal(), size: size)))
         }
-        group.get("tracks/update-url/:id") { _, context in
-            try APIJSON.response(UploadGrantResource(try await tracks.replacementGrant(try context.requirePrincipal(), trackId: try context.uuid())))
+        group.get("tracks/update-url/:id") { request, context in
+            let size = try request.query().integer("size", code: .invalidParameter)
+            return try APIJSON.response(
+                UploadGrantResource(try await tracks.replacementGrant(try context.requirePrincipal(), trackId: try context.uuid(), size: size)))
         }
         group.post("tracks") { request, context in
             let body = try await APIJSON.body(TrackBody.self, from: request, context: context)

@@ -38,7 +38,7 @@ struct RelayedBlobStoreTests {
         for name in ["progressive/aac-160.m4a", "original.flac"] {
             #expect(try store.signedReadURL(for: scope.appending(name)!, scope: scope, expiresAt: expiry).hasPrefix("memory://"))
         }
-        #expect(try store.signedUploadURL(for: BlobKey("uploads/u/1")!, maxBytes: 10, expiresAt: expiry).hasPrefix("memory://"))
+        #expect(try store.signedUploadURL(for: BlobKey("uploads/u/1")!, maxBytes: 10, exactBytes: nil, expiresAt: expiry).hasPrefix("memory://"))
     }
 
     @Test("whole objects for the origin's memory cache: the bytes with their info, nothing when too large or missing")

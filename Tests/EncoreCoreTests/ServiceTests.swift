@@ -83,6 +83,11 @@ struct ServiceTests {
         #expect(
             await Self.code { _ = try await tracks.createTrack(artist, albumId: album.id, title: "T", trackUrl: huge, trackNumber: nil) }
                 == "upload_too_large")
+        // A declared size binds the URL to it, and one over the limit is refused before any byte is sent.
+        let declared = try await tracks.uploadGrant(artist, size: 700)
+        #expect(declared.maxBytes == 700 && declared.uploadUrl.contains("/700/"))
+        #expect(await Self.code { _ = try await tracks.uploadGrant(artist, size: 1001) } == "upload_too_large")
+        #expect(await Self.code { _ = try await tracks.uploadGrant(artist, size: 0) } == "invalid_parameter")
 
         let upload = try await fixture.upload(artist)
         let track = try await tracks.createTrack(artist, albumId: album.id, title: "First", trackUrl: upload, trackNumber: 3)

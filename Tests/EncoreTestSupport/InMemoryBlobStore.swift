@@ -87,8 +87,8 @@ public final class InMemoryBlobStore: BlobStore {
 
     public func checkWritable() async throws {}
 
-    public func signedUploadURL(for key: BlobKey, maxBytes: Int, expiresAt: Date) throws -> String {
-        "memory://put/\(Int(expiresAt.timeIntervalSince1970))/\(maxBytes)/\(key.rawValue)"
+    public func signedUploadURL(for key: BlobKey, maxBytes: Int, exactBytes: Int?, expiresAt: Date) throws -> String {
+        "memory://put/\(Int(expiresAt.timeIntervalSince1970))/\(exactBytes ?? maxBytes)/\(key.rawValue)"
     }
 
     public func signedReadURL(for key: BlobKey, scope: BlobKey, expiresAt: Date) throws -> String {

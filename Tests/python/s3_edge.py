@@ -275,6 +275,15 @@ def designed_flow(ctx: dict) -> None:
     # Labelled text/html by a hostile client: S3 keeps what the uploader says, so Encore must not pass it on.
     put = requests.put(grant["uploadUrl"], data=data, headers={"Content-Type": "text/html"}, timeout=TIMEOUT)
     check(put.status_code == 200, f"the pre-signed PUT stores the upload ({put.status_code} {put.text[:200]})")
+    # With its size declared, the URL takes exactly that many bytes: S3 checks the signed Content-Length.
+    sized = client.api("GET", f"/tracks/upload-url?size={len(data)}").json()
+    check(sized["maxBytes"] == len(data) and "content-length" in urllib.parse.unquote(sized["uploadUrl"]), "a declared size is signed into the URL")
+    longer = requests.put(sized["uploadUrl"], data=data + b"!", timeout=TIMEOUT)
+    check(longer.status_code == 403, f"SeaweedFS refuses a body longer than declared ({longer.status_code})")
+    exact = requests.put(sized["uploadUrl"], data=data, timeout=TIMEOUT)
+    check(exact.status_code == 200, f"and takes the declared bytes ({exact.status_code} {exact.text[:200]})")
+    too_big = client.api("GET", f"/tracks/upload-url?size={(6 << 20) + 1}", expect=None)
+    check(too_big.status_code == 413 and error_code(too_big) == "upload_too_large", "a declared size over the limit is refused before any byte is sent")
     head = s3.client().head_object(Bucket=s3.info["bucket"], Key=upload_key)
     check(head["ContentLength"] == len(data), "the upload is in the bucket, byte count intact")
 

@@ -129,7 +129,7 @@ public struct CatalogService: Sendable {
         try await environment.blobs.checkWritable()
         let reference = UploadReference(userId: principal.userId, uploadId: UUID())
         let expiresAt = environment.now().addingTimeInterval(environment.settings.uploadURLLifetime.timeInterval)
-        let url = try environment.blobs.signedUploadURL(for: reference.key, maxBytes: CoverArt.maxUploadBytes, expiresAt: expiresAt)
+        let url = try environment.blobs.signedUploadURL(for: reference.key, maxBytes: CoverArt.maxUploadBytes, exactBytes: nil, expiresAt: expiresAt)
         return UploadGrant(uploadUrl: url, trackUrl: reference.uri, expiresAt: expiresAt, maxBytes: CoverArt.maxUploadBytes)
     }
 

@@ -8,21 +8,29 @@ public struct TrackService: Sendable {
     var blobs: any BlobStore { environment.blobs }
     var settings: ServiceEnvironment.Settings { environment.settings }
 
-    /// A pre-signed URL to upload one audio file to, and the reference to pass to ``createTrack``.
-    public func uploadGrant(_ principal: Principal) async throws -> UploadGrant {
+    /// A pre-signed URL to upload one audio file to, and the reference to pass to ``createTrack``. With
+    /// `size`, the client declares how many bytes it will send: a size over the limit is refused now, and
+    /// the URL takes exactly that many bytes.
+    public func uploadGrant(_ principal: Principal, size: Int? = nil) async throws -> UploadGrant {
         try principal.requirePublisher()
+        if let size {
+            guard size >= 1 else { throw EncoreError(.invalidParameter, "size must be a whole number of bytes, at least 1.") }
+            guard size <= settings.maxUploadBytes else {
+                throw EncoreError(.uploadTooLarge, "The upload exceeds the limit of \(settings.maxUploadBytes) bytes.")
+            }
+        }
         try await blobs.checkWritable()  // a store that is down: a retryable 503 now, not a failed PUT later
         let reference = UploadReference(userId: principal.userId, uploadId: UUID())
         let expiresAt = environment.now().addingTimeInterval(settings.uploadURLLifetime.timeInterval)
-        let url = try blobs.signedUploadURL(for: reference.key, maxBytes: settings.maxUploadBytes, expiresAt: expiresAt)
-        return UploadGrant(uploadUrl: url, trackUrl: reference.uri, expiresAt: expiresAt, maxBytes: settings.maxUploadBytes)
+        let url = try blobs.signedUploadURL(for: reference.key, maxBytes: settings.maxUploadBytes, exactBytes: size, expiresAt: expiresAt)
+        return UploadGrant(uploadUrl: url, trackUrl: reference.uri, expiresAt: expiresAt, maxBytes: size ?? settings.maxUploadBytes)
     }
 
     /// Like ``uploadGrant(_:)``, for replacing the audio of a track the caller owns.
-    public func replacementGrant(_ principal: Principal, trackId: UUID) async throws -> UploadGrant {
+    public func replacementGrant(_ principal: Principal, trackId: UUID, size: Int? = nil) async throws -> UploadGrant {
         try principal.requirePublisher()
         _ = try await environment.ownedTrack(principal, id: trackId)
-        return try await uploadGrant(principal)
+        return try await uploadGrant(principal, size: size)
     }
 
     /// Creates a track from an uploaded file: checks the album and the upload are the caller's, files the

@@ -82,8 +82,9 @@ export const api = {
   attachCover: (id, coverUrl) => request("PUT", `/albums/${enc(id)}/cover`, { coverUrl }),
 
   track: (id) => request("GET", `/tracks/${enc(id)}`),
-  uploadUrl: () => request("GET", "/tracks/upload-url"),
-  updateUrl: (id) => request("GET", `/tracks/update-url/${enc(id)}`),
+  // The file's size binds the URL to it (object storage then refuses any other length).
+  uploadUrl: (size) => request("GET", `/tracks/upload-url${size ? `?size=${size}` : ""}`),
+  updateUrl: (id, size) => request("GET", `/tracks/update-url/${enc(id)}${size ? `?size=${size}` : ""}`),
   createTrack: (body) => request("POST", "/tracks", body),
   updateTrack: (id, body) => request("PATCH", `/tracks/${enc(id)}`, body),
   deleteTrack: (id) => request("DELETE", `/tracks/${enc(id)}`),

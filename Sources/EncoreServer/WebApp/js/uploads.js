@@ -91,7 +91,8 @@ async function run(upload) {
   setState(upload, "uploading");
   try {
     // A failed track is fixed by new audio on the same track rather than a duplicate row.
-    const grant = upload.trackId ? await api.updateUrl(upload.trackId) : await api.uploadUrl();
+    const size = upload.file.size || undefined;
+    const grant = upload.trackId ? await api.updateUrl(upload.trackId, size) : await api.uploadUrl(size);
     if (gen !== upload.gen) return;
     if (grant.maxBytes && upload.file.size > grant.maxBytes) throw new Error(`The file is larger than the ${Math.round(grant.maxBytes / 1048576)} MiB limit.`);
     await put(upload, grant.uploadUrl);
