@@ -1,5 +1,5 @@
 # Everyday commands; each is a script in scripts/ so CI and people run the same thing.
-.PHONY: build test run format lint readme bench bench-pipeline bench-search
+.PHONY: build test run format lint readme bench bench-edge bench-pipeline bench-search
 
 build:
 	swift build
@@ -20,8 +20,14 @@ readme:
 	scripts/check-readme
 
 # Benchmarks (release builds; not part of CI). Each prints a Markdown table.
+# bench: requests/s and CPU per request against nginx (bench/requests.sh), then the listener simulation (bench/load.sh).
 bench:
+	bench/requests.sh
 	bench/load.sh
+
+# The listener simulation direct to Encore and through the nginx caching edge, cold and warmed.
+bench-edge:
+	bench/edge.sh
 
 bench-pipeline:
 	bench/pipeline.sh
