@@ -32,12 +32,6 @@ struct StorageOptions: ParsableArguments {
     }
 }
 
-/// Log lines through Encore's buffered handler: the access log must not slow the requests it logs.
-/// Called once, by the long-running commands.
-func bootstrapLogging() {
-    LoggingSystem.bootstrap { label in BufferedLogHandler(label: label) }
-}
-
 /// The help text of a setting's flag, from the one table of settings.
 func setting(_ environmentVariable: String) -> String {
     EncoreConfiguration.settings.first { $0.environmentVariable == environmentVariable }?.help ?? environmentVariable
@@ -63,8 +57,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp(setting("ENCORE_WORKERS"))) var workers: String?
 
     func run() async throws {
-        bootstrapLogging()
-        defer { LogSink.standardError.flush() }
         var configuration = try storage.configuration()
         if let role { try configuration.set("ENCORE_ROLE", to: role) }
         if let host { try configuration.set("ENCORE_HOST", to: host) }
@@ -89,8 +81,6 @@ struct Worker: AsyncParsableCommand {
     @Option(help: ArgumentHelp(setting("ENCORE_WORKERS"))) var concurrency: String?
 
     func run() async throws {
-        bootstrapLogging()
-        defer { LogSink.standardError.flush() }
         var configuration = try storage.configuration()
         if let concurrency { try configuration.set("ENCORE_WORKERS", to: concurrency) }
         configuration.workers = max(configuration.workers, 1)

@@ -604,7 +604,7 @@ def s3_down(ctx: dict) -> None:
     keys = s3.keys(f"{ctx['root']}/tracks/{track_id}/")
     folders = {k.split("/")[3] for k in keys if len(k.split("/")) > 4}
     check(len(folders) == 1, f"one media folder, nothing half-written beside it ({sorted(folders)})")
-    # The log is written in batches (within 50 ms): wait for the line, then count.
+    # The line is logged just after the commit the API already shows: wait for it, then count.
     ready_lines = poll(lambda: open(encore.log_path).read().count(f"track {track_id} ready"), lambda n: n >= 1, 5)
     check(ready_lines == 1, f"the track became ready exactly once ({ready_lines} ready lines)")
     stream = client.api("GET", f"/tracks/{track_id}/stream").json()
