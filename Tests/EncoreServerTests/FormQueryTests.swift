@@ -41,3 +41,16 @@ struct ClientAddressTests {
         #expect(ClientAddress.resolve(peer: nil, forwardedFor: "1.2.3.4", trusted: trusted) == nil)
     }
 }
+
+@Suite("The request log")
+struct RequestLogTests {
+    @Test("media tokens never reach the log; other paths are logged as they are")
+    func redaction() {
+        #expect(RequestLog.redacted("/media/djF8Ug.sig/tracks/t/media-m/hls/master.m3u8") == "/media/…/tracks/t/media-m/hls/master.m3u8")
+        #expect(RequestLog.redacted("/media/onlytoken") == "/media/…")
+        #expect(RequestLog.redacted("/media/t/ü/é") == "/media/…/ü/é")
+        #expect(RequestLog.redacted("/api/v1/tracks/x") == "/api/v1/tracks/x")
+        #expect(RequestLog.redacted("/mediax/a/b") == "/mediax/a/b")
+        #expect(RequestLog.redacted("") == "")
+    }
+}
