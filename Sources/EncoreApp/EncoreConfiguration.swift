@@ -32,6 +32,8 @@ public struct EncoreConfiguration: Sendable {
     public var bcryptCost: Int = 12
     public var accessTokenLifetime: Duration = .seconds(24 * 3600)
     public var uploadURLLifetime: Duration = .seconds(15 * 60)
+    /// How long an upload may wait to be attached before the sweep removes it.
+    public var unattachedUploadLifetime: Duration = .seconds(24 * 3600)
     public var streamURLLifetime: Duration = .seconds(3600)
     public var maxUploadBytes: Int = 2 << 30
     public var maxAudioDuration: Duration = .seconds(4 * 3600)
@@ -179,6 +181,10 @@ extension EncoreConfiguration {
         ) {
             $1.streamURLLifetime = .seconds(try integer($0, "ENCORE_STREAM_URL_TTL", 10...604_800))
         },
+        Setting(
+            environmentVariable: "ENCORE_UNATTACHED_UPLOAD_TTL", flags: [], defaultValue: "86400",
+            meaning: "Seconds an upload may wait for `POST /tracks` (or a cover) before workers delete it"
+        ) { $1.unattachedUploadLifetime = .seconds(try integer($0, "ENCORE_UNATTACHED_UPLOAD_TTL", 60...31_536_000)) },
         Setting(environmentVariable: "ENCORE_MAX_UPLOAD_BYTES", flags: [], defaultValue: "2147483648", meaning: "Largest audio upload, bytes") {
             $1.maxUploadBytes = try integer($0, "ENCORE_MAX_UPLOAD_BYTES", 1...(1 << 40))
         },

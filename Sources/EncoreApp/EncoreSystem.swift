@@ -166,6 +166,8 @@ public func buildApplication(
     var background: [any Service] = [CloseOnShutdown(database: system.database, logger: logger)]
     if configuration.role.runsJobs, configuration.workers > 0 {
         background.append(JobRunnerService(runner: try system.jobRunner(logger: logger)))
+        background.append(
+            UploadSweeperService(sweeper: UploadSweeper(blobs: system.blobs, maxAge: configuration.unattachedUploadLifetime), logger: logger))
     }
     var settings = ServerSettings(
         host: configuration.host, port: configuration.port, accessTokenLifetime: configuration.accessTokenLifetime,
@@ -191,6 +193,29 @@ public struct JobRunnerService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { await runner.run() }
+    }
+}
+
+/// Sweeps never-attached uploads once a minute after start and then hourly, until graceful shutdown.
+/// Several workers sweeping at once is harmless: deleting a missing object is not an error.
+struct UploadSweeperService: Service {
+    let sweeper: UploadSweeper
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var pause: Duration = .seconds(60)
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: pause)) != nil else { return }
+                pause = .seconds(3600)
+                do {
+                    let removed = try await sweeper.sweep()
+                    if removed > 0 { logger.info("removed \(removed) uploads never attached") }
+                } catch {
+                    logger.warning("the upload sweep failed; it runs again in an hour", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }
 

@@ -292,3 +292,20 @@ struct AppPasswordTests {
         try SecretSealerContract.check { TestOnlySealer() }
     }
 }
+
+@Suite("Never-attached uploads are swept")
+struct UploadSweeperTests {
+    @Test("uploads older than the limit go; newer uploads and everything outside uploads/ stay")
+    func sweep() async throws {
+        let blobs = InMemoryBlobStore()
+        let old = BlobKey("uploads/u1/a")!
+        let other = BlobKey("uploads/u2/b")!
+        let track = BlobKey("tracks/t/source-x")!
+        for key in [old, other, track] { _ = try blobs.store(Data("x".utf8), at: key) }
+        let sweeper = UploadSweeper(blobs: blobs, maxAge: .seconds(3600))
+        #expect(try await sweeper.sweep(now: Date()) == 0)  // all are new
+        #expect(try await sweeper.sweep(now: Date().addingTimeInterval(3601)) == 2)
+        #expect(blobs.keys == [track])
+        #expect(try await sweeper.sweep(now: Date().addingTimeInterval(7200)) == 0)
+    }
+}

@@ -169,6 +169,9 @@ public struct UploadReference: Sendable, Equatable {
 
     public var key: BlobKey { Self.prefix(of: userId).appending(uploadId.uuidString.lowercased())! }
 
+    /// Where every upload waits to be attached.
+    public static let root = BlobKey("uploads")!
+
     /// Where a user's uploads wait to be attached: `uploads/{userId}`.
     public static func prefix(of userId: UUID) -> BlobKey { BlobKey("uploads/\(userId.uuidString.lowercased())")! }
     public var uri: String { Self.scheme + key.rawValue }
