@@ -151,6 +151,6 @@ extension BlobKey {
     /// The key of `name` next to this one (a relative reference from a playlist), when it is a plain name.
     func sibling(_ name: String) -> BlobKey? {
         guard !name.contains("://"), !name.hasPrefix("/") else { return nil }
-        return BlobKey((segments.dropLast().map(String.init) + [name]).joined(separator: "/"))
+        return parent?.appending(name)
     }
 }

@@ -24,13 +24,9 @@ public struct RelayedBlobStore: BlobStore {
         self.mediaBaseURL = mediaBaseURL
     }
 
-    /// Objects that name others by relative references, so they need a URL whose signature covers a prefix.
-    public static func needsPrefixURL(_ key: BlobKey) -> Bool {
-        ["m3u8", "mpd"].contains(key.pathExtension ?? "")
-    }
-
     public func signedReadURL(for key: BlobKey, scope: BlobKey, expiresAt: Date) throws -> String {
-        guard Self.needsPrefixURL(key) else { return try base.signedReadURL(for: key, scope: scope, expiresAt: expiresAt) }
+        // Playlists name others by relative references: their URL's signature must cover the folder.
+        guard key.isPlaylist else { return try base.signedReadURL(for: key, scope: scope, expiresAt: expiresAt) }
         precondition(key.isWithin(scope), "a read URL's scope must contain its key")
         let token = signer.token(for: MediaGrant(access: .read, scope: scope, expiresAt: expiresAt))
         return "\(mediaBaseURL())/media/\(token)/\(key.rawValue)"

@@ -31,6 +31,8 @@ public enum AudioFormats {
         case "mpd": "application/dash+xml"
         case "m4s": "audio/mp4"
         case "jpg", "jpeg": "image/jpeg"  // cover thumbnails
+        case "png": "image/png"  // uploaded covers
+        case "webp": "image/webp"
         default: "application/octet-stream"
         }
     }

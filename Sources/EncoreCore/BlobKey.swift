@@ -17,6 +17,16 @@ public struct BlobKey: Hashable, Sendable, Codable, CustomStringConvertible, Com
     /// The key's segments, in order.
     public var segments: [Substring] { rawValue.split(separator: "/", omittingEmptySubsequences: false) }
 
+    /// The folder holding the key (`a/b` for `a/b/c`); nil for a key at the top level.
+    public var parent: BlobKey? {
+        guard let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return BlobKey(String(rawValue[..<slash]))
+    }
+
+    /// HLS playlists and DASH manifests: objects that name others by relative references (so a URL
+    /// for one must open its folder), and that have gzip twins.
+    public var isPlaylist: Bool { ["m3u8", "mpd"].contains(pathExtension ?? "") }
+
     /// The last segment's extension (after the final dot), lower-cased, or nil. Byte-level: the media
     /// origin asks this on every request.
     public var pathExtension: String? {

@@ -338,10 +338,7 @@ public struct S3BlobStore: BlobStore {
             guard let http = response as? HTTPURLResponse else { throw EncoreError(.storageError, "S3 answered something that is not HTTP.") }
             return Reply(status: http.statusCode, headers: http.allHeaderFields, body: data)
         } catch let error as URLError {
-            let failure = EncoreError(
-                .storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
-            probe.remember(failure, at: now(), for: 1)  // grants stop at once, not when the next probe is due
-            throw failure
+            throw unreachable(error)
         }
     }
 
@@ -351,11 +348,17 @@ public struct S3BlobStore: BlobStore {
             let (file, response) = try await session.download(for: request)
             return (file, (response as? HTTPURLResponse)?.statusCode ?? 0)
         } catch let error as URLError {
-            let failure = EncoreError(
-                .storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
-            probe.remember(failure, at: now(), for: 1)
-            throw failure
+            throw unreachable(error)
         }
+    }
+
+    /// The retryable error for a request that got no answer, remembered so that grants stop at once
+    /// rather than when the next bucket probe is due.
+    func unreachable(_ error: URLError) -> EncoreError {
+        let failure = EncoreError(
+            .storageUnavailable, "S3 at \(configuration.endpoint) cannot be reached: \(error.code.rawValue).", retryAfter: 5)
+        probe.remember(failure, at: now(), for: 1)
+        return failure
     }
 
     func check(_ reply: Reply, _ what: String) throws {
@@ -374,10 +377,7 @@ public struct S3BlobStore: BlobStore {
     static func hostHeader(_ url: URL) -> String { url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "") }
 
     /// What S3 will answer as the object's `Content-Type`, so players given a pre-signed URL get the right one.
-    static func contentType(_ key: BlobKey) -> String {
-        key.pathExtension == "webp"
-            ? "image/webp" : key.pathExtension == "png" ? "image/png" : AudioFormats.contentType(forExtension: key.pathExtension)
-    }
+    static func contentType(_ key: BlobKey) -> String { AudioFormats.contentType(forExtension: key.pathExtension) }
 
     static func missing(_ key: BlobKey) -> EncoreError { EncoreError(.objectNotFound, "No object \(key).") }
     static func exists(_ key: BlobKey) -> EncoreError { EncoreError(.objectExists, "An object \(key) exists already.") }

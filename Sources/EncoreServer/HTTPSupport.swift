@@ -189,7 +189,7 @@ final class RequestMetrics: Sendable {
             return made
         }
         counter.increment()
-        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        timer.record(elapsed)
     }
 }
 

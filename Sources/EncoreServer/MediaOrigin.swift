@@ -52,7 +52,7 @@ struct MediaOrigin {
             // "origin unavailable". A path that names no object is refused as what it is.
             throw EncoreError(.outsideScope, "No token admits this path: \(error.message)")
         }
-        let folder = key.segments.count > 1 ? BlobKey(key.segments.dropLast().joined(separator: "/")) : nil
+        let folder = key.parent
         // Two seconds short: nginx keeps an entry for the whole of its last second, and counts from the
         // moment the answer arrives by its own clock (the edge's clock must be kept by NTP).
         let remaining = grant.expiresAt - Int(Date().timeIntervalSince1970) - 2
@@ -83,11 +83,6 @@ struct MediaOrigin {
         return (key, grant)
     }
 
-    /// HLS playlists and DASH manifests: they have gzip twins and vary by `Accept-Encoding`.
-    static func isPlaylist(_ key: BlobKey) -> Bool {
-        ["m3u8", "mpd"].contains(key.pathExtension ?? "")
-    }
-
     /// The headers every successful media response carries.
     static func headers(for key: BlobKey, info: BlobInfo, lastModified: String, grant: MediaGrant) -> HTTPFields {
         [
@@ -110,7 +105,7 @@ struct MediaOrigin {
             throw EncoreError(.objectNotFound, "No such object.")
         }
         var encoding: String?
-        let isPlaylist = Self.isPlaylist(key)
+        let isPlaylist = key.isPlaylist
         // Playlists and manifests have gzip twins written by the pipeline: serve those when the client accepts gzip.
         if isPlaylist, Self.acceptsGzip(request.headers[.acceptEncoding]), let zipped = key.appendingSuffix(".gz"),
             let zippedInfo = try await blobs.info(zipped)

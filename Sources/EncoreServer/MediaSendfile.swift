@@ -111,7 +111,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return nil
         }
         guard let (key, grant) = try? origin.authorise(path: head.uri, method: head.method.rawValue),
-            !MediaOrigin.isPlaylist(key), let (descriptor, info) = origin.blobs.openForReading(key)
+            !key.isPlaylist, let (descriptor, info) = origin.blobs.openForReading(key)
         else { return nil }
         guard info.size > 0 else {
             closeDescriptor(descriptor)

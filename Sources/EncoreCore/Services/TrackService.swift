@@ -204,6 +204,6 @@ public enum TrackKeys {
     /// overwrites what is being served and a retried job finds its own leftovers.
     public static func mediaPrefix(forSource source: BlobKey) -> BlobKey? {
         guard let name = source.segments.last, name.hasPrefix("source-"), source.segments.count == 3 else { return nil }
-        return BlobKey("\(source.segments.dropLast().joined(separator: "/"))/media-\(name.dropFirst("source-".count))")
+        return source.parent?.appending("media-\(name.dropFirst("source-".count))")
     }
 }
