@@ -100,31 +100,16 @@ api=$base/api/v1
 
 # ---------------------------------------------------------------- seed: tracks through the pipeline, plays
 echo "seeding $track_count tracks of $track_seconds s ..." >&2
-token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
-    -d '{"email":"artist@bench.invalid","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
-auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench Artist"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
+seed_artist "$api"
 : > tracks.txt
 for n in $(seq 1 "$track_count"); do
-    ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=$((200 + n * 70)):duration=$track_seconds" \
-        -f lavfi -i "anoisesrc=color=pink:amplitude=0.3:duration=$track_seconds:seed=$n" -filter_complex "amix=inputs=2:normalize=0" \
-        -ac 2 -ar 44100 "t$n.flac"
-    grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
+    bench_audio "t$n.flac" "$track_seconds" "$n"
     # Upload URLs are media URLs too (on the edge's address, not started yet): upload to Encore itself.
-    upload=$(echo "$grant" | jq -r .uploadUrl)
-    curl -sf -X PUT -H 'Expect:' --data-binary "@t$n.flac" "$base${upload#"$edge"}" >/dev/null
-    curl -sf "$api/tracks" -H "$auth" -H 'Content-Type: application/json' -d "{\"albumId\":\"$album\",\"title\":\"Track $n\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id >> tracks.txt
+    upload_track "$api" "t$n.flac" "Track $n" "$base" >> tracks.txt
     rm -f "t$n.flac"
 done
 for track in $(cat tracks.txt); do
-    status=""
-    for _ in $(seq 1 1200); do
-        status=$(curl -sf "$api/tracks/$track" -H "$auth" | jq -r .status)
-        [ "$status" = ready ] || [ "$status" = failed ] && break
-        sleep 0.5
-    done
-    [ "$status" = ready ] || { echo "track $track did not become ready ($status)" >&2; tail -n 20 server.log >&2; exit 1; }
+    wait_ready "$api" "$track" || { tail -n 20 server.log >&2; exit 1; }
 done
 # Counted plays (≥ 30 s heard, or the whole of a shorter track): the simulator's Zipf law picks the first
 # track most, so it gets the most plays here too, and `edge warm --top K` warms what listeners play most.

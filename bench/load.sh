@@ -36,26 +36,13 @@ ENCORE_LOG_LEVEL=warning start_encore "$binary" "$work/data" server.log
 base=http://127.0.0.1:$port
 api=$base/api/v1
 
-token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
-    -d '{"email":"artist@bench.invalid","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
-auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench Artist"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
+seed_artist "$api"
 : > tracks.txt
 for n in 1 2 3 4; do
-    ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=$((200 + n * 70)):duration=150" \
-        -f lavfi -i "anoisesrc=color=pink:amplitude=0.3:duration=150:seed=$n" -filter_complex "amix=inputs=2:normalize=0" \
-        -ac 2 -ar 44100 "t$n.flac"
-    grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
-    curl -sf -X PUT -H 'Expect:' --data-binary "@t$n.flac" "$(echo "$grant" | jq -r .uploadUrl)" >/dev/null
-    curl -sf "$api/tracks" -H "$auth" -H 'Content-Type: application/json' -d "{\"albumId\":\"$album\",\"title\":\"Track $n\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id >> tracks.txt
+    bench_audio "t$n.flac" 150 "$n"
+    upload_track "$api" "t$n.flac" "Track $n" >> tracks.txt
 done
-for track in $(cat tracks.txt); do
-    for _ in $(seq 1 600); do
-        [ "$(curl -sf "$api/tracks/$track" -H "$auth" | jq -r .status)" = ready ] && break
-        sleep 0.5
-    done
-done
+for track in $(cat tracks.txt); do wait_ready "$api" "$track"; done
 
 echo "simulating $listeners listeners for $seconds s ..." >&2
 report=$(python3 "$root/bench/listeners.py" "$base" tracks.txt --listeners "$listeners" --seconds "$seconds" --server-pid "$server_pid")

@@ -46,11 +46,7 @@ plain() {
 
 start_encore "$binary" "$work/data" server.log --workers 1
 api=http://127.0.0.1:$port/api/v1
-token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
-auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench\"}" | jq -r .id)
+seed_artist "$api"
 
 plain_times=()
 pipeline_times=()

@@ -78,25 +78,10 @@ measure() { python3 "$root/bench/cpu_per_request.py" measure "$@"; }
 # 1. One track through the real pipeline.
 start_encore "$binary" "$work/data" server.log
 api=http://127.0.0.1:$port/api/v1
-token=$(curl -sf "$api/auth/register" -H 'Content-Type: application/json' \
-    -d '{"email":"artist@bench.invalid","password":"benchmark password","displayName":"Bench","role":"artist"}' | jq -r .token)
-auth="Authorization: Bearer $token"
-artist=$(curl -sf "$api/artists" -H "$auth" -H 'Content-Type: application/json' -d '{"name":"Bench Artist"}' | jq -r .id)
-album=$(curl -sf "$api/albums" -H "$auth" -H 'Content-Type: application/json' -d "{\"artistId\":\"$artist\",\"title\":\"Bench Album\"}" | jq -r .id)
-ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=270:duration=150" \
-    -f lavfi -i "anoisesrc=color=pink:amplitude=0.3:duration=150:seed=1" -filter_complex "amix=inputs=2:normalize=0" \
-    -ac 2 -ar 44100 track.flac
-grant=$(curl -sf "$api/tracks/upload-url" -H "$auth")
-curl -sf -X PUT -H 'Expect:' --data-binary @track.flac "$(echo "$grant" | jq -r .uploadUrl)" >/dev/null
-track=$(curl -sf "$api/tracks" -H "$auth" -H 'Content-Type: application/json' \
-    -d "{\"albumId\":\"$album\",\"title\":\"Bench Track\",\"trackUrl\":$(echo "$grant" | jq .trackUrl)}" | jq -r .id)
-status=""
-for _ in $(seq 1 600); do
-    status=$(curl -sf "$api/tracks/$track" -H "$auth" | jq -r .status)
-    [ "$status" = processing ] || break
-    sleep 0.5
-done
-[ "$status" = ready ] || { echo "the track did not become ready (status: $status)" >&2; exit 1; }
+seed_artist "$api"
+bench_audio track.flac 150 1
+track=$(upload_track "$api" track.flac "Bench Track")
+wait_ready "$api" "$track"
 
 # The objects: segment #2 of each AAC rung, from the master playlist (variants in ladder order; checked
 # against their AVERAGE-BANDWIDTH) and each media playlist; and the track's JSON.
