@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Domain: entities, rules, errors and the storage/media protocols. No HTTP, no SQL.
@@ -37,6 +38,16 @@ let package = Package(
             name: "EncoreSQLite",
             dependencies: [
                 "EncoreCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Catalog store on PostgreSQL (postgres-nio): a primary, optional read replicas, LISTEN/NOTIFY.
+        .target(
+            name: "EncorePostgres",
+            dependencies: [
+                "EncoreCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
@@ -89,7 +100,7 @@ let package = Package(
         .target(
             name: "EncoreApp",
             dependencies: [
-                "EncoreCore", "EncoreSQLite", "EncoreBlobs", "EncoreS3", "EncoreMedia", "EncoreServer",
+                "EncoreCore", "EncoreSQLite", "EncorePostgres", "EncoreBlobs", "EncoreS3", "EncoreMedia", "EncoreServer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +139,14 @@ let package = Package(
         ),
         .testTarget(name: "EncoreCoreTests", dependencies: ["EncoreCore", "EncoreTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EncoreSQLiteTests", dependencies: ["EncoreCore", "EncoreSQLite", "EncoreTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EncorePostgresTests",
+            dependencies: [
+                "EncoreCore", "EncorePostgres", "EncoreTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EncoreBlobsTests",
             dependencies: ["EncoreCore", "EncoreBlobs", "EncoreTestSupport", .product(name: "NIOCore", package: "swift-nio")],

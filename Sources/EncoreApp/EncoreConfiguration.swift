@@ -17,8 +17,12 @@ public struct EncoreConfiguration: Sendable {
     public var port: Int = 8080
     /// Holds the generated secret and the pipeline's work files, and by default the database and blobs.
     public var dataDirectory: String = "./data"
-    /// Where the catalog lives: `sqlite:PATH`; nil means `sqlite:{dataDirectory}/encore.sqlite`.
+    /// Where the catalog lives: `sqlite:PATH` or `postgres://…`; nil means `sqlite:{dataDirectory}/encore.sqlite`.
     public var databaseURL: String?
+    /// PostgreSQL read replicas (`postgres://…`), which take reads; empty: the primary takes them.
+    public var databaseReadURLs: [String] = []
+    /// Whether `serve` (and every other command) brings the database's schema up to date when it opens it.
+    public var migrateOnStart: Bool = true
     /// Where objects live: `file:PATH` or `s3://bucket?endpoint=…`; nil means `file:{dataDirectory}/blobs`.
     public var storageURL: String?
     public var publicBaseURL: String?
@@ -119,9 +123,35 @@ extension EncoreConfiguration {
         ) { $1.dataDirectory = $0 },
         Setting(
             environmentVariable: "ENCORE_DATABASE_URL", flags: [], defaultValue: "sqlite:{data dir}/encore.sqlite",
-            meaning: "The catalog database: `sqlite:PATH` (one file, WAL mode)"
+            meaning:
+                "The catalog database: `sqlite:PATH` (one file, WAL mode) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]` "
+                + "(see \"Deploying\")"
         ) {
-            $1.databaseURL = try location($0, "ENCORE_DATABASE_URL", schemes: ["sqlite"])
+            if $0.hasPrefix("postgres://") || $0.hasPrefix("postgresql://") {
+                $1.databaseURL = $0
+            } else {
+                $1.databaseURL = try location($0, "ENCORE_DATABASE_URL", schemes: ["sqlite"])
+            }
+        },
+        Setting(
+            environmentVariable: "ENCORE_DATABASE_READ_URL", flags: [], defaultValue: "none",
+            meaning: "Comma-separated `postgres://` URLs of read replicas; reads go there, writes and read-your-writes to the primary"
+        ) {
+            let urls = $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard urls.allSatisfy({ $0.hasPrefix("postgres://") || $0.hasPrefix("postgresql://") }) else {
+                throw ConfigurationError("ENCORE_DATABASE_READ_URL must be postgres:// URLs, separated by commas")
+            }
+            $1.databaseReadURLs = urls
+        },
+        Setting(
+            environmentVariable: "ENCORE_MIGRATE", flags: [], defaultValue: "true",
+            meaning: "Whether opening the database applies pending migrations (`false`: only `encore migrate` does)"
+        ) {
+            switch $0.lowercased() {
+            case "true", "1", "yes": $1.migrateOnStart = true
+            case "false", "0", "no": $1.migrateOnStart = false
+            default: throw ConfigurationError("ENCORE_MIGRATE must be true or false, not \($0)")
+            }
         },
         Setting(
             environmentVariable: "ENCORE_STORAGE", flags: [], defaultValue: "file:{data dir}/blobs",

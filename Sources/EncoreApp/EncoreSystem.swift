@@ -1,6 +1,7 @@
 import EncoreBlobs
 import EncoreCore
 import EncoreMedia
+import EncorePostgres
 import EncoreS3
 import EncoreSQLite
 import EncoreServer
@@ -19,7 +20,8 @@ public struct EncoreSystem: Sendable {
     public let configuration: EncoreConfiguration
     /// The data store as the services use it: the database behind the read cache.
     public let store: any DataStore
-    public let database: SQLiteDataStore
+    /// The same database without the cache: its search engine, bulk import and job queue.
+    public let database: any CatalogDatabase
     public let blobs: any BlobStore
     /// The same store as the media origin serves it.
     public let mediaFiles: any MediaFileStore
@@ -32,7 +34,7 @@ public struct EncoreSystem: Sendable {
     var metrics: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: metricsRegistry) }
 
     /// Creates the data directory, database, blob directory and secret on first use.
-    public static func open(_ configuration: EncoreConfiguration) throws -> EncoreSystem {
+    public static func open(_ configuration: EncoreConfiguration) async throws -> EncoreSystem {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let keys = try SigningKeys.load(configured: configuration.secret, dataDirectory: data)
@@ -40,8 +42,10 @@ public struct EncoreSystem: Sendable {
         var metrics = PrometheusMetricsFactory(registry: registry)
         // Renders take seconds to minutes, not the milliseconds requests do.
         metrics.durationHistogramBuckets["encore_transcode_seconds"] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .seconds($0) }
-        let database = try SQLiteDataStore(path: try path(of: configuration.resolvedDatabaseURL, scheme: "sqlite"), metrics: metrics)
-        let store = CachedDataStore(database, cache: ReadCache(maxAge: configuration.readCacheMaxAge, metrics: metrics))
+        let database = try await openDatabase(configuration, metrics: metrics)
+        let cache = ReadCache(maxAge: configuration.readCacheMaxAge, metrics: metrics)
+        database.keepFresh(cache)
+        let store = CachedDataStore(database, cache: cache)
         let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
         let (blobs, mediaFiles) = try openBlobStore(configuration, keys: keys, publicBaseURL: publicBaseURL)
         let environment = ServiceEnvironment(
@@ -55,6 +59,22 @@ public struct EncoreSystem: Sendable {
         return EncoreSystem(
             configuration: configuration, store: store, database: database, blobs: blobs, mediaFiles: mediaFiles, services: services, keys: keys,
             publicBaseURL: publicBaseURL, metricsRegistry: registry)
+    }
+
+    /// The database `ENCORE_DATABASE_URL` names: an SQLite file, or a PostgreSQL primary (with the replicas
+    /// of `ENCORE_DATABASE_READ_URL`).
+    static func openDatabase(_ configuration: EncoreConfiguration, metrics: PrometheusMetricsFactory) async throws -> any CatalogDatabase {
+        let url = configuration.resolvedDatabaseURL
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+            return try SQLiteDataStore(path: try path(of: url, scheme: "sqlite"), metrics: metrics)
+        }
+        do {
+            return try await PostgresDataStore.open(
+                primary: try PostgresLocation(url: url), replicas: try configuration.databaseReadURLs.map(PostgresLocation.init(url:)),
+                migrate: configuration.migrateOnStart, metrics: metrics)
+        } catch let error as InvalidPostgresURL {
+            throw ConfigurationError("ENCORE_DATABASE_URL or ENCORE_DATABASE_READ_URL is \(error)")
+        }
     }
 
     /// The store `ENCORE_STORAGE` names: a local directory, or an S3 bucket whose playlists are relayed
@@ -107,7 +127,9 @@ public struct EncoreSystem: Sendable {
         return JobRunner(
             queue: database.jobs, handlers: [TrackProcessingJob.kind: pipeline, CoverProcessingJob.kind: covers],
             settings: .init(
-                concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat),
+                concurrency: max(configuration.workers, 1), leaseDuration: configuration.jobLease, heartbeatInterval: configuration.jobHeartbeat,
+                // On PostgreSQL a queued job wakes idle workers at once (LISTEN): the poll only finds retries coming due.
+                idlePoll: database is PostgresDataStore ? .seconds(2) : .milliseconds(250)),
             log: { logger.warning("\($0)") })
     }
 
@@ -161,7 +183,7 @@ public func buildApplication(
         // Its media URLs would name itself, and it serves no media.
         throw ConfigurationError("--role api needs ENCORE_MEDIA_URL: where the media tier (or the edge in front of it) is reached")
     }
-    let system = try EncoreSystem.open(configuration)
+    let system = try await EncoreSystem.open(configuration)
     // Services stop in reverse order: the HTTP server first, then the workers, and the database last.
     var background: [any Service] = [CloseOnShutdown(database: system.database, logger: logger)]
     if configuration.role.runsJobs, configuration.workers > 0 {
@@ -180,8 +202,8 @@ public func buildApplication(
 
 /// The server's routes for `configuration`, for checking the OpenAPI document against them.
 public func registeredRoutes(_ configuration: EncoreConfiguration) async throws -> [(method: String, path: String)] {
-    let system = try EncoreSystem.open(configuration)
-    defer { try? system.database.close() }
+    let system = try await EncoreSystem.open(configuration)
+    defer { try? system.database.shutdown() }
     return await registeredRoutes(system.serverDependencies())
 }
 
@@ -221,15 +243,54 @@ struct UploadSweeperService: Service {
 
 /// Closes the database once everything else has stopped, so that its files are complete and released.
 struct CloseOnShutdown: Service {
-    let database: SQLiteDataStore
+    let database: any CatalogDatabase
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
         do {
-            try database.close()
+            try database.shutdown()
         } catch {
             logger.error("the database did not close cleanly", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// Applies the pending migrations of the database `configuration` names; returns their names. SQLite
+/// files are migrated whenever they are opened, so for them this opens and closes the file.
+public func migrate(_ configuration: EncoreConfiguration) async throws -> [String] {
+    let url = configuration.resolvedDatabaseURL
+    if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+        do {
+            return try await PostgresDataStore.migrate(try PostgresLocation(url: url))
+        } catch let error as InvalidPostgresURL {
+            throw ConfigurationError("ENCORE_DATABASE_URL is \(error)")
+        }
+    }
+    var metrics = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+    metrics.durationHistogramBuckets = [:]
+    let database = try await EncoreSystem.openDatabase(configuration, metrics: metrics)
+    try database.shutdown()
+    return []
+}
+
+/// What the composition root needs of a catalog database, whichever engine it is.
+public protocol CatalogDatabase: DataStore, CatalogImportStore {
+    /// The search engine over the same database.
+    var search: any CatalogSearch { get }
+    /// Keeps `cache` in step with changes made by other processes, where the engine can tell (PostgreSQL's
+    /// notifications); otherwise the cache's max age bounds how stale it gets.
+    func keepFresh(_ cache: ReadCache)
+    /// Closes every connection.
+    func shutdown() throws
+}
+
+extension SQLiteDataStore: CatalogDatabase {
+    public func keepFresh(_ cache: ReadCache) {}
+    public func shutdown() throws { try close() }
+}
+
+extension PostgresDataStore: CatalogDatabase {
+    public func keepFresh(_ cache: ReadCache) { _ = invalidating(cache) }
+    public func shutdown() throws { close() }
 }

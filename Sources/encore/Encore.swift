@@ -16,7 +16,9 @@ import UnixSignals
 struct Encore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encore: a self-hostable music streaming platform.",
-        subcommands: [Serve.self, Worker.self, Admin.self, Catalog.self, SearchCommand.self, EdgeConfig.self, Edge.self, Settings.self],
+        subcommands: [
+            Serve.self, Worker.self, Migrate.self, Admin.self, Catalog.self, SearchCommand.self, EdgeConfig.self, Edge.self, Settings.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 
@@ -86,7 +88,7 @@ struct Worker: AsyncParsableCommand {
         configuration.workers = max(configuration.workers, 1)
         var logger = Logger(label: "encore-worker")
         logger.logLevel = configuration.logLevel
-        let runner = try EncoreSystem.open(configuration).jobRunner(logger: logger)
+        let runner = try await EncoreSystem.open(configuration).jobRunner(logger: logger)
         FileHandle.standardOutput.write(Data("encore worker \(runner.workerName) running\n".utf8))
         let group = ServiceGroup(
             configuration: .init(
@@ -128,7 +130,7 @@ struct Edge: AsyncParsableCommand {
         @Option(help: "media segments per variant, after its init segment") var segments = 2
 
         func run() async throws {
-            let system = try EncoreSystem.open(try storage.configuration())
+            let system = try await EncoreSystem.open(try storage.configuration())
             let report = try await EdgeWarmer(system: system, edge: edge, segments: segments).warm(top: top) { print($0) }
             for failure in report.failures.prefix(20) { FileHandle.standardError.write(Data("failed: \(failure)\n".utf8)) }
             print(
@@ -136,6 +138,18 @@ struct Edge: AsyncParsableCommand {
                     + "\(report.failures.count) failures")
             if !report.failures.isEmpty { throw ExitCode(1) }
         }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the database's pending migrations and print their names (serve applies them at start unless ENCORE_MIGRATE=false).")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let applied = try await EncoreApp.migrate(try storage.configuration())
+        print(applied.isEmpty ? "the database is up to date" : applied.map { "applied \($0)" }.joined(separator: "\n"))
     }
 }
 
@@ -162,7 +176,7 @@ struct CreateAdmin: AsyncParsableCommand {
         } else {
             throw ValidationError("give --password or --password-stdin")
         }
-        let system = try EncoreSystem.open(try storage.configuration())
+        let system = try await EncoreSystem.open(try storage.configuration())
         let user = try await system.services.accounts.createAdmin(email: email, password: secret, displayName: displayName)
         print("created admin \(user.email) (\(user.id.uuidString.lowercased()))")
     }
@@ -182,7 +196,7 @@ struct ImportCatalog: AsyncParsableCommand {
     @Option(help: "Email of the account that will own the imported artists (default: a dedicated import account).") var owner: String?
 
     func run() async throws {
-        let system = try EncoreSystem.open(try storage.configuration())
+        let system = try await EncoreSystem.open(try storage.configuration())
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
         let ownerId = try await system.services.accounts.importOwner(email: owner)
         let terminal = isatty(STDERR_FILENO) == 1
@@ -219,7 +233,7 @@ struct SearchCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
+            let search = try await EncoreSystem.open(try storage.configuration()).services.search.engine
             let start = ContinuousClock.now
             let count = try await search.reindex()
             print("indexed \(count) documents in \(String(format: "%.1f", (ContinuousClock.now - start).timeInterval)) s")
@@ -233,7 +247,7 @@ struct SearchCommand: AsyncParsableCommand {
         @Option var limit = 5
 
         func run() async throws {
-            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
+            let search = try await EncoreSystem.open(try storage.configuration()).services.search.engine
             let results = try await search.search(try SearchRequest(query: query, limit: limit))
             for hit in results.artists + results.albums + results.tracks {
                 print("\(hit.kind.rawValue)\t\(String(format: "%.1f", hit.score))\t\(hit.id.uuidString.lowercased())")
@@ -249,7 +263,7 @@ struct SearchCommand: AsyncParsableCommand {
         @Option(help: "Passes over the file.") var passes = 3
 
         func run() async throws {
-            let search = try EncoreSystem.open(try storage.configuration()).services.search.engine
+            let search = try await EncoreSystem.open(try storage.configuration()).services.search.engine
             guard let text = try? String(contentsOfFile: queries, encoding: .utf8) else { throw ValidationError("cannot read \(queries)") }
             let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
             for line in lines.prefix(50) { _ = try await search.search(try SearchRequest(query: line)) }  // warm the caches

@@ -102,7 +102,7 @@ struct CommandTests {
     }
 
     @Test("s3:// storage: bucket, root, endpoint and region are read; a location Encore cannot use is refused with the reason")
-    func s3Locations() throws {
+    func s3Locations() async throws {
         let full = try S3Location(
             parsing: "s3://music/encore/prod?endpoint=http://127.0.0.1:8333&region=eu-west-1&public_endpoint=https://s3.example.com")
         #expect(
@@ -125,7 +125,7 @@ struct CommandTests {
         configuration.dataDirectory = NSTemporaryDirectory() + "encore-s3-config-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
         // Credentials are required up front, not discovered at the first upload.
-        let missing = #expect(throws: ConfigurationError.self) { try EncoreSystem.open(configuration) }
+        let missing = await #expect(throws: ConfigurationError.self) { try await EncoreSystem.open(configuration) }
         #expect(missing?.description.contains("AWS_ACCESS_KEY_ID") == true)
     }
 

@@ -112,6 +112,16 @@ public protocol JobQueue: Sendable {
 
     /// Counts by state as of `now`. A running job whose lease has expired counts as due (it is available).
     func stats(now: Date) async throws -> JobQueueStats
+
+    /// Waits, after a lease found nothing, until work may be due: at most `timeout`, less when the queue
+    /// hears that a job was queued (PostgreSQL's `LISTEN`). The default just sleeps for `timeout`.
+    func waitForWork(upTo timeout: Duration) async
+}
+
+extension JobQueue {
+    public func waitForWork(upTo timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
 }
 
 /// The job that runs the media pipeline for one upload of one track.

@@ -91,7 +91,7 @@ public struct JobRunner: Sendable {
             } catch {
                 log("job queue unavailable: \(error)")
             }
-            try? await Task.sleep(for: settings.idlePoll)
+            await queue.waitForWork(upTo: settings.idlePoll)
         }
     }
 
