@@ -112,6 +112,7 @@ final class PostgresDatabase: Sendable {
     let changeFeed = Broadcast<CatalogChange>()
     let jobWakeups = JobWakeups()
     let writeWait: CoreMetrics.Timer
+    let routing: ReadRouting
     private let runners: Mutex<[Task<Void, Never>]>
 
     init(primary: PostgresLocation, replicas: [PostgresLocation], maxConnections: Int, metrics: any MetricsFactory, logger: Logger) {
@@ -122,6 +123,7 @@ final class PostgresDatabase: Sendable {
             PostgresClient(configuration: $0.clientConfiguration(maxConnections: maxConnections), backgroundLogger: logger)
         }
         writeWait = CoreMetrics.Timer(label: "encore_database_pool_wait_seconds", factory: metrics)
+        routing = ReadRouting(replicaCount: replicas.count, metrics: metrics)
         let clients = [self.primary] + self.replicas
         runners = Mutex(clients.map { client in Task { await client.run() } })
     }
@@ -129,9 +131,14 @@ final class PostgresDatabase: Sendable {
     /// How long a request waits for a connection before it gives up with `storage_unavailable`: the pool
     /// keeps trying to connect to a server that is down, and a request must not wait for it forever.
     static let connectionDeadline: Duration = .seconds(5)
+    /// A replica gets less: the primary can serve the read instead.
+    static let replicaConnectionDeadline: Duration = .seconds(1)
 
     /// Runs `body` on a connection of `client`, giving up when none is available within the deadline.
-    func withConnection<T: Sendable>(_ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(
+        _ client: PostgresClient, deadline: Duration = PostgresDatabase.connectionDeadline,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let leased = Flag()
         let waiting = ContinuousClock.now
         return try await PostgresErrors.mapping {
@@ -144,7 +151,7 @@ final class PostgresDatabase: Sendable {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: Self.connectionDeadline)
+                    try await Task.sleep(for: deadline)
                     return nil
                 }
                 while let result = try await group.next() {
@@ -166,7 +173,8 @@ final class PostgresDatabase: Sendable {
     /// Listens for catalog changes and queued jobs on a connection of its own, reconnecting when it is lost.
     /// Returns once both channels are listened to; throws when the first connection fails.
     func startListening() async throws {
-        let started = StartLatch(count: 2)
+        let started = StartLatch(count: 3)
+        let routing = routing
         let channels = PostgresSchema.channels(schema: location.schema)
         let configuration = location.connectionConfiguration()
         let logger = logger
@@ -184,6 +192,12 @@ final class PostgresDatabase: Sendable {
                                 for try await notification in notifications {
                                     if let id = UUID(uuidString: notification.payload) { feed.send(.entity(id)) }
                                 }
+                            }
+                        }
+                        group.addTask {
+                            try await connection.listen(on: channels.writes) { notifications in
+                                started.arrive()
+                                for try await notification in notifications { routing.heard(notification.payload) }
                             }
                         }
                         group.addTask {
@@ -227,9 +241,55 @@ struct PostgresExecutor: Sendable {
         self.transaction = transaction
     }
 
-    /// A read: inside a transaction on its connection; otherwise on a replica when ``ReadRouting`` allows it.
+    /// A read: inside a transaction on its connection; otherwise on a replica when ``ReadRouting`` allows it,
+    /// else on the primary.
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         if let transaction { return try await transaction.run(body) }
+        // Replicas serve requests only (which carry a scope): background work (a worker reading the track it
+        // is about to update) always reads the primary.
+        guard !database.replicas.isEmpty, ReadScope.current != nil else { return try await database.withConnection(database.primary, body) }
+        let required = database.routing.requiredPosition(for: ReadScope.current)
+        for index in database.routing.replicaOrder() {
+            do {
+                let outcome = try await database.withConnection(database.replicas[index], deadline: PostgresDatabase.replicaConnectionDeadline) {
+                    connection -> ReplicaRead<T> in
+                    if let required {
+                        // One more round trip, only for readers who recently wrote: has this replica replayed it?
+                        let row = try await connection.row(
+                            "SELECT coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text AS position")
+                        guard let replayed = try row.flatMap({ WALPosition(try $0.value("position", as: String.self)) }), replayed >= required
+                        else { return .behind }
+                    }
+                    return .value(try await body(connection))
+                }
+                switch outcome {
+                case .value(let value):
+                    database.routing.served(byReplica: true)
+                    return value
+                case .behind:
+                    // Another replica is no further along in practice: the primary has it for sure.
+                    database.routing.behind()
+                    return try await primaryRead(body)
+                }
+            } catch let error as EncoreError where error.code == .storageUnavailable {
+                // A replica that is down (or cancelled the query for replay) is left alone for a while; the read
+                // goes on to the next one or the primary. Reads are idempotent, so retrying one is safe.
+                database.routing.failed(replica: index)
+                database.logger.warning("a read replica failed; reading elsewhere", metadata: ["replica": "\(index)", "error": "\(error.message)"])
+            }
+        }
+        return try await primaryRead(body)
+    }
+
+    /// A read that always goes to the primary: accounts and credentials, so that a new account, a changed
+    /// password or a revoked app password takes effect at once on every instance, replica lag or not.
+    func readPrimary<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        if let transaction { return try await transaction.run(body) }
+        return try await database.withConnection(database.primary, body)
+    }
+
+    private func primaryRead<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        database.routing.served(byReplica: false)
         return try await database.withConnection(database.primary, body)
     }
 
@@ -249,6 +309,7 @@ struct PostgresExecutor: Sendable {
                 let result = try await body(open)
                 open.close()
                 try await connection.run("COMMIT")
+                if !database.replicas.isEmpty { try await announceWrite(on: connection) }
                 return result
             } catch {
                 open.close()
@@ -258,6 +319,35 @@ struct PostgresExecutor: Sendable {
             }
         }
     }
+}
+
+extension PostgresExecutor {
+    /// After a commit, when replicas take reads: the position the write reached, recorded in the request's
+    /// scope (the HTTP layer answers it) and announced with the writer's id, so that every instance sends
+    /// this user's next reads to a replica only once it has replayed this far.
+    func announceWrite(on connection: PostgresConnection) async throws {
+        let scope = ReadScope.current
+        let channel = PostgresSchema.channels(schema: database.location.schema).writes
+        let row: PostgresRandomAccessRow?
+        if let subject = scope?.subject {
+            row = try await connection.row(
+                """
+                SELECT position::text AS position, pg_notify(\(channel), \(subject.uuidString.lowercased()) || ' ' || position::text)
+                FROM pg_current_wal_lsn() AS position
+                """)
+            if let text = try row?.value("position", as: String.self), let position = WALPosition(text) {
+                database.routing.wrote(subject, at: position)
+            }
+        } else {
+            row = try await connection.row("SELECT pg_current_wal_lsn()::text AS position")
+        }
+        if let text = try row?.value("position", as: String.self) { scope?.recordWrite(at: text) }
+    }
+}
+
+enum ReplicaRead<T: Sendable>: Sendable {
+    case value(T)
+    case behind
 }
 
 /// One transaction's connection: usable from `BEGIN` until `COMMIT` or `ROLLBACK`.

@@ -21,13 +21,13 @@ struct PostgresAccounts: AccountRepository {
     }
 
     func user(id: UUID) async throws -> User? {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.row("SELECT \(unescaped: PostgresRecords.userColumns) FROM app_user WHERE id = \(id)").map(PostgresRecords.user)
         }
     }
 
     func credentials(email: String) async throws -> (user: User, passwordHash: String)? {
-        try await executor.read { connection -> Credentials? in
+        try await executor.readPrimary { connection -> Credentials? in
             guard let row = try await connection.row("SELECT \(unescaped: PostgresRecords.userColumns) FROM app_user WHERE email = \(email)")
             else { return nil }
             return Credentials(user: try PostgresRecords.user(row), passwordHash: try row.value("password_hash"))
@@ -524,7 +524,7 @@ struct PostgresAppPasswords: AppPasswordRepository {
     }
 
     func appPasswords(userId: UUID) async throws -> [(password: AppPassword, sealedSecret: Data)] {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.rows(
                 "SELECT id, user_id, name, sealed_secret, created_at, last_used_at FROM app_password WHERE user_id = \(userId) ORDER BY created_at, id"
             ).map(Self.password)
@@ -532,7 +532,7 @@ struct PostgresAppPasswords: AppPasswordRepository {
     }
 
     func appPassword(lookupKey: Data) async throws -> (password: AppPassword, sealedSecret: Data)? {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.row(
                 "SELECT id, user_id, name, sealed_secret, created_at, last_used_at FROM app_password WHERE lookup_key = \(lookupKey)"
             ).map(Self.password)

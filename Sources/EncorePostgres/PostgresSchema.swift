@@ -228,9 +228,9 @@ enum PostgresSchema {
     ]
 
     /// The notification channels of a deployment whose tables are in `schema` (`public` by default).
-    static func channels(schema: String?) -> (changes: String, jobs: String) {
+    static func channels(schema: String?) -> (changes: String, jobs: String, writes: String) {
         let name = schema ?? "public"
-        return ("encore_changes_\(name)", "encore_jobs_\(name)")
+        return ("encore_changes_\(name)", "encore_jobs_\(name)", "encore_writes_\(name)")
     }
 
     /// Applies the migrations not applied yet, in order, each in its own transaction. An advisory lock

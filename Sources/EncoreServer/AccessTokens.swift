@@ -69,6 +69,8 @@ struct AccessTokenMiddleware: RouterMiddleware {
             throw EncoreError(.unauthenticated, "A bearer token is required: Authorization: Bearer <token>.")
         }
         let id = try await tokens.verify(String(Substring(header.utf8.dropFirst(7)).trimmingHTTPWhitespace))
+        // Reads of this request must see this user's own writes, through any instance (see ``ReadScope``).
+        ReadScope.current?.subject = id
         guard let user = try await accounts.user(id: id) else {
             throw EncoreError(.invalidToken, "The account behind this token no longer exists.")
         }

@@ -209,11 +209,13 @@ struct EdgeMiddleware: RouterMiddleware {
                 peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedForField], trusted: trustedProxies)
         }
         var response: Response
+        let scope = ReadScope(presentedPosition: ReadAfter.presented(in: request))
         do {
-            response = try await next(request, context)
+            response = try await ReadScope.$current.withValue(scope) { try await next(request, context) }
         } catch {
             response = ErrorResponses.response(for: error, request: request, logger: context.logger)
         }
+        ReadAfter.answer(scope, in: &response)
         response = ConditionalGet.response(to: request, from: response)
         // The id every log line of this request carries (`hb.request.id`), so a client's report can be
         // matched with the server's log.
@@ -393,5 +395,34 @@ extension EncoreRequestContext {
             throw EncoreError(.invalidId, "\(name) must be a UUID.")
         }
         return id
+    }
+}
+
+/// Read-your-writes across instances and replicas (see ``ReadScope``): a response to a request that wrote
+/// carries the write's position in `Encore-Read-After` and in a short-lived cookie of the same name;
+/// a client that presents it (the header, or the cookie browsers send back by themselves) has its reads
+/// served by a replica only once that replica has replayed the write. Clients that present nothing are
+/// still covered for their own account: instances tell each other who wrote what (PostgreSQL's NOTIFY).
+enum ReadAfter {
+    static let header = HTTPField.Name("Encore-Read-After")!
+    static let cookie = "encore_read_after"
+    /// Long enough for any replica that is not broken to catch up.
+    static let cookieLifetime = 60
+
+    static func presented(in request: Request) -> String? {
+        if let value = request.headers[header] { return value }
+        guard let cookies = request.headers[.cookie] else { return nil }
+        for part in cookies.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            if pair.hasPrefix(cookie + "=") { return String(pair.dropFirst(cookie.count + 1)) }
+        }
+        return nil
+    }
+
+    static func answer(_ scope: ReadScope, in response: inout Response) {
+        guard let position = scope.writtenPosition else { return }
+        response.headers[header] = position
+        response.headers.append(
+            HTTPField(name: .setCookie, value: "\(cookie)=\(position); Path=/; Max-Age=\(cookieLifetime); HttpOnly; SameSite=Lax"))
     }
 }

@@ -110,6 +110,13 @@ public struct JobRunner: Sendable {
             return true
         }
         let outcome = await runWithHeartbeat(job, handler: handler, owner: owner)
+        // What the attempt came to is recorded even when shutdown cancels this task meanwhile (a store may
+        // refuse work from a cancelled task): a job whose work landed must not be left running, to be redone.
+        try await Task { try await record(outcome, of: job, handler: handler, owner: owner) }.value
+        return true
+    }
+
+    private func record(_ outcome: Outcome, of job: Job, handler: any JobHandler, owner: String) async throws {
         let now = Date()
         switch outcome {
         case .success:
@@ -124,7 +131,6 @@ public struct JobRunner: Sendable {
             if retryAt == nil { try await handler.giveUp(job, reason: "\(error)") }
             _ = try await queue.fail(jobId: job.id, owner: owner, error: "\(error)", retryAt: retryAt, now: now)
         }
-        return true
     }
 
     /// The delay before retrying after `attempt` failed attempts: base × 2^(attempt−1), capped.

@@ -93,6 +93,13 @@ enum SubsonicReply: Sendable {
 /// Who is calling: the account and the app password it used.
 struct SubsonicCaller: Sendable {
     var user: User
+
+    init(user: User) {
+        self.user = user
+        // Reads of this request must see this user's own writes, through any instance (see ``ReadScope``).
+        ReadScope.current?.subject = user.id
+    }
+
     var principal: Principal { Principal(userId: user.id, role: user.role) }
 }
 
