@@ -36,7 +36,12 @@ final class PostgresImportSession: CatalogImportSession {
     func write(_ tracks: [ImportedTrack]) async throws -> [ImportRejection] {
         let owner = self.owner
         do {
+            let channel = PostgresSchema.channels(schema: executor.database.location.schema).changes
             return try await executor.write { connection in
+                // A batch adds tens of thousands of rows: rather than a notification per row (see the change
+                // triggers), one that tells every instance to forget everything, sent at commit.
+                try await connection.run("SET LOCAL encore.bulk = 'on'")
+                try await connection.run("SELECT pg_notify(\(channel), '*')")
                 var state = self.takeState()
                 let rejected = try await Self.write(tracks, owner: owner, state: &state, connection)
                 self.state.withLock { $0 = state }

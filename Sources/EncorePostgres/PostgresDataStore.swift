@@ -190,7 +190,11 @@ final class PostgresDatabase: Sendable {
                             try await connection.listen(on: channels.changes) { notifications in
                                 started.arrive()
                                 for try await notification in notifications {
-                                    if let id = UUID(uuidString: notification.payload) { feed.send(.entity(id)) }
+                                    if let id = UUID(uuidString: notification.payload) {
+                                        feed.send(.entity(id))
+                                    } else {
+                                        feed.send(.unknown)  // '*': a bulk import
+                                    }
                                 }
                             }
                         }

@@ -210,6 +210,8 @@ enum PostgresSchema {
             """
             CREATE FUNCTION encore_announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
+                -- A bulk import announces itself once ('*') instead (encore.bulk is set for its transaction).
+                IF current_setting('encore.bulk', true) = 'on' THEN RETURN NULL; END IF;
                 PERFORM pg_notify('encore_changes_' || current_schema(), (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)::text);
                 RETURN NULL;
             END $$;

@@ -3,10 +3,27 @@ import EncoreServer
 import Foundation
 import Testing
 
+/// On each backend: SQLite, and PostgreSQL (whose import is COPY) in a schema of the test's own on the
+/// server `scripts/with-postgres` started.
 @Suite("encore catalog import", .timeLimit(.minutes(5)))
 struct CatalogImportTests {
-    @Test("imports JSON Lines: dedupes artists and albums, reports bad lines by number, sends audio through the pipeline")
-    func importFile() async throws {
+    enum Backend: String, CaseIterable, Sendable {
+        case sqlite, postgres
+
+        /// `ENCORE_DATABASE_URL` for a fresh database; nil for the default SQLite file.
+        func databaseURL() throws -> String? {
+            guard self == .postgres else { return nil }
+            let server = try #require(
+                ProcessInfo.processInfo.environment["ENCORE_TEST_POSTGRES_URL"], "run the tests through scripts/with-postgres (scripts/test does)")
+            return server + "?schema=t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        }
+    }
+
+    @Test(
+        "imports JSON Lines: dedupes artists and albums, reports bad lines by number, sends audio through the pipeline",
+        arguments: Backend.allCases)
+    func importFile(backend: Backend) async throws {
+        let databaseURL = try backend.databaseURL()
         let directory = try temporaryDirectory("encore-import")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let data = directory + "/data"
@@ -28,14 +45,17 @@ struct CatalogImportTests {
         let file = directory + "/catalog.jsonl"
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
 
-        let (output, errors) = try runEncore(["catalog", "import", file, "--data-dir", data])
+        let (output, errors) = try runEncore(["catalog", "import", file, "--data-dir", data], databaseURL: databaseURL)
         #expect(output.contains("imported 4 tracks from 11 lines"), "\(output)")
         #expect(output.contains("skipped 6 bad lines"), "\(output)")
         for line in [5, 6, 7, 8, 9, 11] { #expect(errors.contains("line \(line):"), "line \(line) not reported: \(errors)") }
         #expect(errors.contains("track number 2 is taken"))
         #expect(!errors.contains("line 4:"))  // blank lines are fine
 
-        try await withServer({ $0.dataDirectory = data }) { server in
+        try await withServer({
+            $0.dataDirectory = data
+            $0.databaseURL = databaseURL
+        }) { server in
             let client = Client(server: server)
             let (token, _) = try await client.register(role: "listener")
             func search(_ query: String, _ types: String) async throws -> [String: Any] {
@@ -64,24 +84,26 @@ struct CatalogImportTests {
         }
     }
 
-    @Test("search reindex rebuilds the index from the catalog")
-    func reindex() async throws {
+    @Test("search reindex rebuilds the index from the catalog", arguments: Backend.allCases)
+    func reindex(backend: Backend) async throws {
+        let databaseURL = try backend.databaseURL()
         let directory = try temporaryDirectory("encore-reindex")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/c.jsonl"
         try #"{"artist": "Motörhead", "album": "Ace of Spades", "title": "Ace of Spades"}"#.write(toFile: file, atomically: true, encoding: .utf8)
-        _ = try runEncore(["catalog", "import", file, "--data-dir", directory + "/data"])
-        let (output, _) = try runEncore(["search", "reindex", "--data-dir", directory + "/data"])
+        _ = try runEncore(["catalog", "import", file, "--data-dir", directory + "/data"], databaseURL: databaseURL)
+        let (output, _) = try runEncore(["search", "reindex", "--data-dir", directory + "/data"], databaseURL: databaseURL)
         #expect(output.contains("indexed 3 documents"), "\(output)")
-        let (hits, _) = try runEncore(["search", "query", "motorhead ace", "--data-dir", directory + "/data"])
+        let (hits, _) = try runEncore(["search", "query", "motorhead ace", "--data-dir", directory + "/data"], databaseURL: databaseURL)
         #expect(hits.split(separator: "\n").count == 2)  // the album and the track (the artist has no "ace")
     }
 
     /// Runs the encore executable; returns its standard output and standard error.
-    func runEncore(_ arguments: [String]) throws -> (String, String) {
+    func runEncore(_ arguments: [String], databaseURL: String? = nil) throws -> (String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try encoreExecutable())
         process.arguments = arguments
+        if let databaseURL { process.environment = ProcessInfo.processInfo.environment.merging(["ENCORE_DATABASE_URL": databaseURL]) { $1 } }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
