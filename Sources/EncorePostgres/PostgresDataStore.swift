@@ -18,7 +18,7 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
     /// `storage_unavailable` when the primary cannot be reached within `connectTimeout`.
     public static func open(
         primary: PostgresLocation, replicas: [PostgresLocation] = [], migrate: Bool = true, maxConnections: Int = 20,
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger = Logger(label: "encore.postgres")
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger = PostgresDataStore.defaultLogger
     ) async throws -> PostgresDataStore {
         let database = PostgresDatabase(primary: primary, replicas: replicas, maxConnections: maxConnections, metrics: metrics, logger: logger)
         do {
@@ -33,6 +33,14 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
 
     init(executor: PostgresExecutor) {
         self.executor = executor
+    }
+
+    /// The pool logs each failed connection attempt at `info`; while a replica is down that is a line per
+    /// retry. Warnings and worse are kept.
+    public static var defaultLogger: Logger {
+        var logger = Logger(label: "encore.postgres")
+        logger.logLevel = .warning
+        return logger
     }
 
     public var accounts: any AccountRepository { PostgresAccounts(executor: executor) }
@@ -64,7 +72,7 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
     }
 
     /// Runs the migrations not yet applied to the database at `location` and returns their names.
-    public static func migrate(_ location: PostgresLocation, logger: Logger = Logger(label: "encore.postgres")) async throws -> [String] {
+    public static func migrate(_ location: PostgresLocation, logger: Logger = PostgresDataStore.defaultLogger) async throws -> [String] {
         let database = PostgresDatabase(
             primary: location, replicas: [], maxConnections: 1, metrics: NOOPMetricsHandler.instance, logger: logger)
         defer { database.close() }
@@ -326,7 +334,8 @@ struct PostgresExecutor: Sendable {
 }
 
 extension PostgresExecutor {
-    /// After a commit, when replicas take reads: the position the write reached, recorded in the request's
+    /// After a commit, when replicas take reads: the position the write reached (the WAL *insert* position:
+    /// with `synchronous_commit = off` the write position can still be short of the commit record), recorded in the request's
     /// scope (the HTTP layer answers it) and announced with the writer's id, so that every instance sends
     /// this user's next reads to a replica only once it has replayed this far.
     func announceWrite(on connection: PostgresConnection) async throws {
@@ -337,13 +346,13 @@ extension PostgresExecutor {
             row = try await connection.row(
                 """
                 SELECT position::text AS position, pg_notify(\(channel), \(subject.uuidString.lowercased()) || ' ' || position::text)
-                FROM pg_current_wal_lsn() AS position
+                FROM pg_current_wal_insert_lsn() AS position
                 """)
             if let text = try row?.value("position", as: String.self), let position = WALPosition(text) {
                 database.routing.wrote(subject, at: position)
             }
         } else {
-            row = try await connection.row("SELECT pg_current_wal_lsn()::text AS position")
+            row = try await connection.row("SELECT pg_current_wal_insert_lsn()::text AS position")
         }
         if let text = try row?.value("position", as: String.self) { scope?.recordWrite(at: text) }
     }

@@ -73,6 +73,9 @@ private struct Credentials: Sendable {
     var passwordHash: String
 }
 
+// Reads by id of artists, albums and tracks (like accounts) go to the primary: they are what the read cache
+// holds, and a cache refilled from a replica after the primary announced a change would keep the replica's
+// older row. The cache takes the load off the primary; listings and search go to the replicas.
 struct PostgresCatalog: CatalogRepository {
     let executor: PostgresExecutor
 
@@ -88,7 +91,7 @@ struct PostgresCatalog: CatalogRepository {
     }
 
     func artist(id: UUID) async throws -> Artist? {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.row("SELECT \(unescaped: PostgresRecords.artistColumns) FROM artist WHERE id = \(id)").map(PostgresRecords.artist)
         }
     }
@@ -108,7 +111,7 @@ struct PostgresCatalog: CatalogRepository {
 
     func artists(ids: [UUID]) async throws -> [UUID: Artist] {
         guard !ids.isEmpty else { return [:] }
-        return try await executor.read { connection in
+        return try await executor.readPrimary { connection in
             let rows = try await connection.rows("SELECT \(unescaped: PostgresRecords.artistColumns) FROM artist WHERE id = ANY(\(ids))")
             return Dictionary(uniqueKeysWithValues: try rows.map(PostgresRecords.artist).map { ($0.id, $0) })
         }
@@ -156,7 +159,7 @@ struct PostgresCatalog: CatalogRepository {
     }
 
     func album(id: UUID) async throws -> Album? {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.row("SELECT \(unescaped: PostgresRecords.albumColumns) FROM album WHERE id = \(id)").map(PostgresRecords.album)
         }
     }
@@ -174,7 +177,7 @@ struct PostgresCatalog: CatalogRepository {
 
     func albums(ids: [UUID]) async throws -> [UUID: Album] {
         guard !ids.isEmpty else { return [:] }
-        return try await executor.read { connection in
+        return try await executor.readPrimary { connection in
             let rows = try await connection.rows("SELECT \(unescaped: PostgresRecords.albumColumns) FROM album WHERE id = ANY(\(ids))")
             return Dictionary(uniqueKeysWithValues: try rows.map(PostgresRecords.album).map { ($0.id, $0) })
         }
@@ -255,14 +258,14 @@ struct PostgresTracks: TrackRepository {
     }
 
     func track(id: UUID) async throws -> Track? {
-        try await executor.read { connection in
+        try await executor.readPrimary { connection in
             try await connection.row("SELECT \(unescaped: PostgresRecords.trackColumns) FROM track WHERE id = \(id)").map(PostgresRecords.track)
         }
     }
 
     func tracks(ids: [UUID]) async throws -> [UUID: Track] {
         guard !ids.isEmpty else { return [:] }
-        return try await executor.read { connection in
+        return try await executor.readPrimary { connection in
             let rows = try await connection.rows("SELECT \(unescaped: PostgresRecords.trackColumns) FROM track WHERE id = ANY(\(ids))")
             return Dictionary(uniqueKeysWithValues: try rows.map(PostgresRecords.track).map { ($0.id, $0) })
         }

@@ -103,7 +103,7 @@ enum PostgresErrors {
                 return EncoreError(.storageUnavailable, "The database is not accepting this now; try again.")
             default:
                 if state.hasPrefix("08") { return EncoreError(.storageUnavailable, "The database cannot be reached; try again.") }
-                return error
+                return UnexpectedDatabaseError(state: state, message: psql.serverInfo?[.message] ?? "")
             }
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown, .queryCancelled:
             return EncoreError(.storageUnavailable, "The database cannot be reached; try again.")
@@ -111,4 +111,13 @@ enum PostgresErrors {
             return error
         }
     }
+}
+
+/// A PostgreSQL error Encore has no meaning for: a 500 for clients (who see none of it), and for the log
+/// its SQLSTATE and message (postgres-nio's own description hides both; the detail, which can hold
+/// values, is left out).
+struct UnexpectedDatabaseError: Error, CustomStringConvertible {
+    var state: String
+    var message: String
+    var description: String { "PostgreSQL error \(state): \(message)" }
 }
