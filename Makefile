@@ -1,5 +1,5 @@
 # Everyday commands; each is a script in scripts/ so CI and people run the same thing.
-.PHONY: build test run format lint readme bench bench-edge bench-pipeline bench-search
+.PHONY: build test run format lint readme bench bench-edge bench-pipeline bench-search bench-database
 
 build:
 	swift build
@@ -34,3 +34,7 @@ bench-pipeline:
 
 bench-search:
 	bench/search.sh
+
+# The read path and search on SQLite and on PostgreSQL over the same catalog, and reads/s through HAProxy with one and two API instances.
+bench-database:
+	bench/database.sh

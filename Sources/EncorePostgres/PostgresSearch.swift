@@ -137,7 +137,8 @@ struct PostgresSearch: CatalogSearch {
                 (SELECT doc_id FROM search_doc WHERE kind = \(kindCode) AND name COLLATE "C" = \(phrase) LIMIT 200)
                 UNION ALL
                 (SELECT doc_id FROM search_doc
-                 WHERE kind = \(kindCode) AND name COLLATE "C" > \(phrase) AND name COLLATE "C" < \(upper) LIMIT 100)
+                 WHERE kind = \(kindCode) AND name COLLATE "C" > \(phrase) AND name COLLATE "C" < \(upper)
+                 ORDER BY name COLLATE "C" LIMIT 100)
                 UNION ALL
                 SELECT p.doc_id FROM unnest(\(termIds)::bigint[], \(limits)::bigint[]) AS t(id, lim)
                 CROSS JOIN LATERAL (

@@ -98,7 +98,8 @@ struct SQLiteSearch: CatalogSearch {
         let kindCode = SearchIndexer.code(kind)
         let postings = try db.cachedStatement(sql: "SELECT docId FROM searchPosting WHERE termId = ? AND kind = ? ORDER BY rank LIMIT ?")
         var docIds = Set<Int64>()
-        // The query as a whole name, and as the beginning of one (typing in progress).
+        // The query as a whole name, and as the beginning of one (typing in progress): the first 100 such names
+        // in order (the index's order, so the cut is the same on every engine and every plan).
         let phrase = words.map(\.candidates.word).joined(separator: " ")
         docIds.formUnion(
             try Int64.fetchAll(
@@ -106,7 +107,7 @@ struct SQLiteSearch: CatalogSearch {
         if let upper = successor(of: phrase) {
             docIds.formUnion(
                 try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name > ? AND name < ? LIMIT 100"),
+                    db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name > ? AND name < ? ORDER BY name LIMIT 100"),
                     arguments: [kindCode, phrase, upper]))
         }
         // The most popular documents of each candidate term. An exact term gets the full allowance, so typo
