@@ -42,12 +42,14 @@ public struct EncoreSystem: Sendable {
         var metrics = PrometheusMetricsFactory(registry: registry)
         // Renders take seconds to minutes, not the milliseconds requests do.
         metrics.durationHistogramBuckets["encore_transcode_seconds"] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .seconds($0) }
+        let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
+        // The blob store first: a configuration it refuses must not leave a database open behind it (an SQLite
+        // file left open, then deleted, can pass its stale lock state to a new file on the same inode).
+        let (blobs, mediaFiles) = try openBlobStore(configuration, keys: keys, publicBaseURL: publicBaseURL)
         let database = try await openDatabase(configuration, metrics: metrics)
         let cache = ReadCache(maxAge: configuration.readCacheMaxAge, metrics: metrics)
         database.keepFresh(cache)
         let store = CachedDataStore(database, cache: cache)
-        let publicBaseURL = PublicBaseURL(configured: configuration.publicBaseURL)
-        let (blobs, mediaFiles) = try openBlobStore(configuration, keys: keys, publicBaseURL: publicBaseURL)
         let environment = ServiceEnvironment(
             store: store, blobs: blobs,
             settings: .init(
@@ -248,11 +250,21 @@ struct CloseOnShutdown: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        do {
-            try database.shutdown()
-        } catch {
-            logger.error("the database did not close cleanly", metadata: ["error": "\(error)"])
+        // Work still in flight (a request's last read, a runner's last heartbeat) can hold a connection for a
+        // moment, and SQLite refuses to close a pool in use: try again for up to two seconds. A file left open
+        // and then deleted (as tests delete their data) can have its inode reused by another database, which
+        // then shares this process's stale lock state ("disk I/O error").
+        var lastError: (any Error)?
+        for _ in 0..<100 {
+            do {
+                try database.shutdown()
+                return
+            } catch {
+                lastError = error
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
+        logger.error("the database did not close cleanly", metadata: ["error": "\(String(describing: lastError))"])
     }
 }
 
