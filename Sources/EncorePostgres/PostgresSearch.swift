@@ -18,18 +18,11 @@ struct PostgresSearch: CatalogSearch {
         guard !words.isEmpty else { return SearchResults() }
         return try await executor.read { connection in
             let candidates = try await Self.expand(words, connection)
-            var results = SearchResults()
-            let wanted = request.offset + request.limit
-            for kind in SearchRequest.Kind.allCases where request.kinds.contains(kind) {
-                let ranked = try await Self.rank(kind: kind, words: candidates, wanted: wanted, connection)
-                let hits = Array(ranked.dropFirst(request.offset))
-                switch kind {
-                case .artist: results.artists = hits
-                case .album: results.albums = hits
-                case .track: results.tracks = hits
-                }
+            var ranked: [(SearchRequest.Kind, [SearchHit])] = []
+            for kind in request.wantedKinds {
+                ranked.append((kind, try await Self.rank(kind: kind, words: candidates, wanted: request.wanted, connection)))
             }
-            return results
+            return SearchResults(page: request, of: ranked)
         }
     }
 
@@ -60,7 +53,7 @@ struct PostgresSearch: CatalogSearch {
         }
         // Search-as-you-type: the last word may be the start of a longer one.
         let last = words.count - 1
-        if words[last].count >= 2, let upper = successor(of: words[last]) {
+        if words[last].count >= 2, let upper = SearchIndexRules.successor(of: words[last]) {
             let rows = try await connection.rows(
                 """
                 SELECT term_id, term, doc_count FROM search_term
@@ -106,30 +99,22 @@ struct PostgresSearch: CatalogSearch {
         }
     }
 
-    /// The smallest string greater than every string starting with `prefix`.
-    static func successor(of prefix: String) -> String? {
-        var scalars = Array(prefix.unicodeScalars)
-        guard let last = scalars.popLast(), let next = Unicode.Scalar(last.value + 1) else { return nil }
-        scalars.append(next)
-        return String(String.UnicodeScalarView(scalars))
-    }
-
     static func rank(kind: SearchRequest.Kind, words: [ExpandedWord], wanted: Int, _ connection: PostgresConnection) async throws -> [SearchHit] {
         // Every word must match, so candidates can come from the most selective word alone.
         guard let seed = words.min(by: { $0.documents < $1.documents }), !seed.termIds.isEmpty else { return [] }
-        let kindCode = PostgresSearchIndexer.code(kind)
+        let kindCode = SearchIndexRules.code(kind)
         // The query as a whole name, and as the beginning of one (typing in progress). Without a successor
         // the bound is NULL, and the range matches nothing.
         let phrase = words.map(\.candidates.word).joined(separator: " ")
-        let upper = successor(of: phrase)
+        let upper = SearchIndexRules.successor(of: phrase)
         // The most popular documents of each candidate term. An exact term gets the full allowance, so typo
         // and prefix neighbours can never crowd it out; the others share one, so a short prefix with many
         // completions costs no more than a word.
         let exact = seed.termIds.filter { $0.quality == .exact }
         let others = seed.termIds.filter { $0.quality != .exact }
-        let share = max(50, PostgresSearchIndexer.maxPostingsPerTerm * 2 / max(others.count, 1))
+        let share = max(50, SearchIndexRules.maxPostingsPerTerm * 2 / max(others.count, 1))
         let termIds = exact.map { $0.id } + others.map { $0.id }
-        let limits = exact.map { _ in PostgresSearchIndexer.maxPostingsPerTerm } + others.map { _ in share }
+        let limits = exact.map { _ in SearchIndexRules.maxPostingsPerTerm } + others.map { _ in share }
         // Candidates (whole name, name prefix, postings per term) and the documents they are, in one query.
         let rows = try await connection.rows(
             """
@@ -151,19 +136,16 @@ struct PostgresSearch: CatalogSearch {
         let candidates = words.map(\.candidates)
         var hits: [SearchHit] = []
         for row in rows {
-            let popularity = PostgresSearchIndexer.decayed(try row.value("popularity"), from: try row.value("popularity_at"), to: now)
+            let popularity = SearchIndexRules.decayed(try row.value("popularity"), from: try row.value("popularity_at"), to: now)
             let document = SearchDocument(
-                kind: kind, id: try row.value("entity_id"), name: split(try row.value("name")), primary: split(try row.value("primary_terms")),
-                secondary: split(try row.value("secondary_terms")), popularity: popularity, createdAt: try row.date("created_at"))
+                kind: kind, id: try row.value("entity_id"), name: SearchIndexRules.terms(try row.value("name")),
+                primary: SearchIndexRules.terms(try row.value("primary_terms")),
+                secondary: SearchIndexRules.terms(try row.value("secondary_terms")), popularity: popularity, createdAt: try row.date("created_at"))
             if let score = SearchRanker.score(document, words: candidates) {
                 hits.append(SearchHit(kind: kind, id: document.id, score: score))
             }
         }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id.uuidString < $1.id.uuidString }
         return Array(hits.prefix(wanted))
-    }
-
-    static func split(_ text: String) -> [String] {
-        text.split(separator: " ").map(String.init)
     }
 }

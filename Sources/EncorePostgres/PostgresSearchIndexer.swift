@@ -13,38 +13,8 @@ import PostgresNIO
 /// document. Concurrent transactions create terms in sorted order and change document counts in ascending
 /// term id order, so that they wait for each other rather than deadlock.
 enum PostgresSearchIndexer {
-    /// Popularity halves in about three weeks: `exp(-age / tau)`, tau = 30 days.
-    static let decaySeconds = 30.0 * 86_400
-
-    /// Postings read per exact query term, most popular first; other terms share twice as many. Whole
-    /// names are looked up directly besides, so an exact title is never lost to this cap.
-    static let maxPostingsPerTerm = 300
-
     /// Catalog rows read per page when rebuilding.
     static let rebuildPageSize = 5_000
-
-    /// Kind codes stored in the index.
-    static func code(_ kind: SearchRequest.Kind) -> Int {
-        switch kind {
-        case .artist: 0
-        case .album: 1
-        case .track: 2
-        }
-    }
-
-    static func kind(_ code: Int) -> SearchRequest.Kind {
-        switch code {
-        case 0: .artist
-        case 1: .album
-        default: .track
-        }
-    }
-
-    static func decayed(_ popularity: Double, from then: Double, to now: Double) -> Double {
-        popularity * exp(-max(now - then, 0) / decaySeconds)
-    }
-
-    static func postingRank(_ popularity: Double) -> Int { -Int((log1p(max(popularity, 0)) * 100).rounded()) }
 
     /// A document to index, as the catalog has it.
     struct Input: Sendable {
@@ -144,7 +114,7 @@ enum PostgresSearchIndexer {
             var variants: [String] = []
             var owners: [Int64] = []
             for (term, id) in created {
-                let budget = term.count >= 8 ? 2 : term.count >= 3 ? 1 : 0
+                let budget = SearchIndexRules.variantBudget(forTerm: term)
                 guard budget > 0 else { continue }
                 for variant in SearchText.deletions(term, upTo: budget) {
                     variants.append(variant)
@@ -201,7 +171,7 @@ enum PostgresSearchIndexer {
         let documents = inputs.map { input in
             var popularity = input.popularity ?? 0
             if input.popularity == nil, let old = previous[input.entityId] {
-                popularity = decayed(old.popularity, from: old.popularityAt, to: now)
+                popularity = SearchIndexRules.decayed(old.popularity, from: old.popularityAt, to: now)
             }
             return FreshDocument(input, popularity: popularity)
         }
@@ -238,7 +208,7 @@ enum PostgresSearchIndexer {
             let text = try row.value("primary_terms", as: String.self) + " " + row.value("secondary_terms", as: String.self)
             return RemovedDocument(
                 docId: try row.value("doc_id"), entityId: try row.value("entity_id"), kind: try row.value("kind"),
-                postingRank: try row.value("posting_rank"), terms: Array(Set(text.split(separator: " ").map(String.init))),
+                postingRank: try row.value("posting_rank"), terms: Array(Set(SearchIndexRules.terms(text))),
                 popularity: try row.value("popularity"), popularityAt: try row.value("popularity_at"))
         }
     }
@@ -290,7 +260,7 @@ enum PostgresSearchIndexer {
         // each other.
         try await connection.run(
             """
-            UPDATE search_doc SET popularity = popularity * exp(-greatest(\(now) - popularity_at, 0) / \(decaySeconds)) + 1,
+            UPDATE search_doc SET popularity = popularity * exp(-greatest(\(now) - popularity_at, 0) / \(SearchIndexRules.decaySeconds)) + 1,
                 popularity_at = \(now)
             WHERE entity_id = ANY(\(entityIds))
             """)
@@ -303,14 +273,14 @@ enum PostgresSearchIndexer {
         let documentTerms = documents.map(\.terms)
         let absent = try await terms.lookUp(documentTerms.flatMap { $0 }, connection)
         try await terms.create(absent, connection, bulk: false)
-        let kinds = documents.map { code($0.kind) }
+        let kinds = documents.map { SearchIndexRules.code($0.kind) }
         let entityIds = documents.map(\.entityId)
         let names = documents.map(\.main.words)
         let primary = documents.map { $0.main.terms.joined(separator: " ") }
         let secondary = documents.map { $0.secondary.flatMap(\.terms).joined(separator: " ") }
         let popularity = documents.map(\.popularity)
         let popularityAt = [Double](repeating: Date().timeIntervalSince1970, count: documents.count)
-        let ranks = documents.map { postingRank($0.popularity) }
+        let ranks = documents.map { SearchIndexRules.postingRank($0.popularity) }
         let createdAt = documents.map(\.createdAt.stored)
         // Rows go in in the order given, so doc ids (which break ties between postings of equal rank)
         // follow the documents' order, as they do when SQLite inserts them one by one.
@@ -368,8 +338,8 @@ enum PostgresSearchIndexer {
         var rows = CopyRows()
         var postings: [(termId: Int64, kind: Int, rank: Int, docId: Int64)] = []
         for (index, document) in documents.enumerated() {
-            let kind = code(document.kind)
-            let rank = postingRank(document.popularity)
+            let kind = SearchIndexRules.code(document.kind)
+            let rank = SearchIndexRules.postingRank(document.popularity)
             rows.add(docIds[index])
             rows.add(kind)
             rows.add(document.entityId)
@@ -526,7 +496,7 @@ enum PostgresSearchIndexer {
         for try await streamed in try await connection.query(indexed, logger: queryLogger) {
             let row = streamed.makeRandomAccess()
             let id = try row.value("entity_id", as: UUID.self)
-            popularity[id] = decayed(try row.value("popularity"), from: try row.value("popularity_at"), to: now)
+            popularity[id] = SearchIndexRules.decayed(try row.value("popularity"), from: try row.value("popularity_at"), to: now)
         }
         // Deleted rather than truncated: searches go on reading the old index until the new one commits.
         for table in ["search_posting", "search_variant", "search_term", "search_doc"] {

@@ -13,17 +13,8 @@ struct SQLiteSearch: CatalogSearch {
         guard !words.isEmpty else { return SearchResults() }
         return try await executor.read { db in
             let candidates = try Self.expand(words, db)
-            var results = SearchResults()
-            let wanted = request.offset + request.limit
-            for kind in SearchRequest.Kind.allCases where request.kinds.contains(kind) {
-                let hits = Array(try Self.rank(kind: kind, words: candidates, wanted: wanted, db).dropFirst(request.offset))
-                switch kind {
-                case .artist: results.artists = hits
-                case .album: results.albums = hits
-                case .track: results.tracks = hits
-                }
-            }
-            return results
+            let ranked = try request.wantedKinds.map { kind in (kind, try Self.rank(kind: kind, words: candidates, wanted: request.wanted, db)) }
+            return SearchResults(page: request, of: ranked)
         }
     }
 
@@ -52,7 +43,7 @@ struct SQLiteSearch: CatalogSearch {
                 add(row, .exact)
             }
             // Search-as-you-type: the last word may be the start of a longer one.
-            if index == words.count - 1, word.count >= 2, let upper = successor(of: word) {
+            if index == words.count - 1, word.count >= 2, let upper = SearchIndexRules.successor(of: word) {
                 let rows = try Row.fetchAll(
                     db.cachedStatement(
                         sql: """
@@ -84,18 +75,10 @@ struct SQLiteSearch: CatalogSearch {
         }
     }
 
-    /// The smallest string greater than every string starting with `prefix`.
-    static func successor(of prefix: String) -> String? {
-        var scalars = Array(prefix.unicodeScalars)
-        guard let last = scalars.popLast(), let next = Unicode.Scalar(last.value + 1) else { return nil }
-        scalars.append(next)
-        return String(String.UnicodeScalarView(scalars))
-    }
-
     static func rank(kind: SearchRequest.Kind, words: [ExpandedWord], wanted: Int, _ db: Database) throws -> [SearchHit] {
         // Every word must match, so candidates can come from the most selective word alone.
         guard let seed = words.min(by: { $0.documents < $1.documents }), !seed.termIds.isEmpty else { return [] }
-        let kindCode = SearchIndexer.code(kind)
+        let kindCode = SearchIndexRules.code(kind)
         let postings = try db.cachedStatement(sql: "SELECT docId FROM searchPosting WHERE termId = ? AND kind = ? ORDER BY rank LIMIT ?")
         var docIds = Set<Int64>()
         // The query as a whole name, and as the beginning of one (typing in progress): the first 100 such names
@@ -104,7 +87,7 @@ struct SQLiteSearch: CatalogSearch {
         docIds.formUnion(
             try Int64.fetchAll(
                 db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name = ? LIMIT 200"), arguments: [kindCode, phrase]))
-        if let upper = successor(of: phrase) {
+        if let upper = SearchIndexRules.successor(of: phrase) {
             docIds.formUnion(
                 try Int64.fetchAll(
                     db.cachedStatement(sql: "SELECT docId FROM searchDoc WHERE kind = ? AND name > ? AND name < ? ORDER BY name LIMIT 100"),
@@ -115,8 +98,8 @@ struct SQLiteSearch: CatalogSearch {
         // completions costs no more than a word.
         let exact = seed.termIds.filter { $0.quality == .exact }
         let others = seed.termIds.filter { $0.quality != .exact }
-        for term in exact { docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode, SearchIndexer.maxPostingsPerTerm])) }
-        let share = max(50, SearchIndexer.maxPostingsPerTerm * 2 / max(others.count, 1))
+        for term in exact { docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode, SearchIndexRules.maxPostingsPerTerm])) }
+        let share = max(50, SearchIndexRules.maxPostingsPerTerm * 2 / max(others.count, 1))
         for term in others { docIds.formUnion(try Int64.fetchAll(postings, arguments: [term.id, kindCode, share])) }
         guard !docIds.isEmpty else { return [] }
         let now = Date().timeIntervalSince1970
@@ -134,9 +117,9 @@ struct SQLiteSearch: CatalogSearch {
                     """, arguments: StatementArguments(chunk))
             for row in rows {
                 let document = SearchDocument(
-                    kind: kind, id: row["entityId"], name: split(row["name"]), primary: split(row["primaryTerms"]),
-                    secondary: split(row["secondaryTerms"]),
-                    popularity: SearchIndexer.decayed(row["popularity"], from: row["popularityAt"], to: now),
+                    kind: kind, id: row["entityId"], name: SearchIndexRules.terms(row["name"]), primary: SearchIndexRules.terms(row["primaryTerms"]),
+                    secondary: SearchIndexRules.terms(row["secondaryTerms"]),
+                    popularity: SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now),
                     createdAt: Date(timeIntervalSince1970: row["createdAt"]))
                 if let score = SearchRanker.score(document, words: candidates) {
                     hits.append(SearchHit(kind: kind, id: document.id, score: score))
@@ -145,9 +128,5 @@ struct SQLiteSearch: CatalogSearch {
         }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id.uuidString < $1.id.uuidString }
         return Array(hits.prefix(wanted))
-    }
-
-    static func split(_ text: String) -> [String] {
-        text.split(separator: " ").map(String.init)
     }
 }

@@ -6,30 +6,6 @@ import GRDB
 /// vocabulary of normalised terms, postings ordered by popularity, and the deletion variants of every
 /// term (SymSpell) for typo-tolerant lookups. Every function runs inside the caller's transaction.
 enum SearchIndexer {
-    /// Popularity halves in about three weeks: `exp(-age / tau)`, tau = 30 days.
-    static let decaySeconds = 30.0 * 86_400
-
-    /// Postings read per exact query term, most popular first; other terms share twice as many. Whole
-    /// names are looked up directly besides, so an exact title is never lost to this cap.
-    static let maxPostingsPerTerm = 300
-
-    /// Kind codes stored in the index.
-    static func code(_ kind: SearchRequest.Kind) -> Int {
-        switch kind {
-        case .artist: 0
-        case .album: 1
-        case .track: 2
-        }
-    }
-
-    static func kind(_ code: Int) -> SearchRequest.Kind {
-        switch code {
-        case 0: .artist
-        case 1: .album
-        default: .track
-        }
-    }
-
     /// A document to index.
     struct Input {
         var kind: SearchRequest.Kind
@@ -61,7 +37,7 @@ enum SearchIndexer {
             if let existing = try existingId(term, db) { return existing }
             try db.cachedStatement(sql: "INSERT INTO searchTerm (term, docCount) VALUES (?, 0)").execute(arguments: [term])
             let id = db.lastInsertedRowID
-            let budget = term.count >= 8 ? 2 : term.count >= 3 ? 1 : 0
+            let budget = SearchIndexRules.variantBudget(forTerm: term)
             if budget > 0 {
                 let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchVariant (variant, termId) VALUES (?, ?)")
                 for variant in SearchText.deletions(term, upTo: budget) { try insert.execute(arguments: [variant, id]) }
@@ -78,8 +54,6 @@ enum SearchIndexer {
         }
     }
 
-    static func postingRank(_ popularity: Double) -> Int { -Int((log1p(max(popularity, 0)) * 100).rounded()) }
-
     /// Adds or replaces the document for `input.entityId`.
     static func upsert(_ input: Input, _ db: Database, terms: Terms? = nil) throws {
         let terms = terms ?? Terms()
@@ -89,7 +63,7 @@ enum SearchIndexer {
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT popularity, popularityAt FROM searchDoc WHERE entityId = ?"), arguments: [input.entityId])
         {
-            popularity = decayed(row["popularity"], from: row["popularityAt"], to: now)
+            popularity = SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now)
         }
         try remove([input.entityId], db, terms: terms)
         var fresh = input
@@ -109,7 +83,7 @@ enum SearchIndexer {
             let docId: Int64 = row["docId"]
             let text: String = row["primaryTerms"] + " " + (row["secondaryTerms"] as String)
             // Removing a document must not add to the vocabulary: a term it had is there already.
-            for term in Set(text.split(separator: " ").map(String.init)) {
+            for term in Set(SearchIndexRules.terms(text)) {
                 guard let id = try terms.existingId(term, db) else { continue }
                 try delete.execute(arguments: [id, row["kind"] as Int, row["postingRank"] as Int, docId])
                 terms.countChanges[id, default: 0] -= 1
@@ -117,10 +91,6 @@ enum SearchIndexer {
             try db.cachedStatement(sql: "DELETE FROM searchDoc WHERE docId = ?").execute(arguments: [docId])
         }
         try terms.flush(db)
-    }
-
-    static func decayed(_ popularity: Double, from then: Double, to now: Double) -> Double {
-        popularity * exp(-max(now - then, 0) / decaySeconds)
     }
 
     /// Adds one play to these documents' popularity (decaying what was there first). Postings keep
@@ -131,7 +101,7 @@ enum SearchIndexer {
         let write = try db.cachedStatement(sql: "UPDATE searchDoc SET popularity = ?, popularityAt = ? WHERE entityId = ?")
         for id in entityIds {
             guard let row = try Row.fetchOne(select, arguments: [id]) else { continue }
-            try write.execute(arguments: [decayed(row["popularity"], from: row["popularityAt"], to: now) + 1, now, id])
+            try write.execute(arguments: [SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now) + 1, now, id])
         }
     }
 
@@ -196,7 +166,7 @@ enum SearchIndexer {
         var popularity: [UUID: Double] = [:]
         let now = Date().timeIntervalSince1970
         for row in try Row.fetchAll(db, sql: "SELECT entityId, popularity, popularityAt FROM searchDoc") {
-            popularity[row["entityId"]] = decayed(row["popularity"], from: row["popularityAt"], to: now)
+            popularity[row["entityId"]] = SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now)
         }
         try db.execute(sql: "DELETE FROM searchPosting; DELETE FROM searchVariant; DELETE FROM searchTerm; DELETE FROM searchDoc;")
         let terms = Terms()
@@ -248,8 +218,8 @@ enum SearchIndexer {
         terms: Terms, postings: PostingBuffer?
     ) throws {
         let secondaryTerms = secondary.flatMap(\.terms)
-        let rank = postingRank(popularity)
-        let kindCode = code(kind)
+        let rank = SearchIndexRules.postingRank(popularity)
+        let kindCode = SearchIndexRules.code(kind)
         var insert = FastStatement(
             try db.cachedStatement(
                 sql: """
