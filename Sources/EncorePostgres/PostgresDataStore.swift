@@ -334,27 +334,27 @@ struct PostgresExecutor: Sendable {
 }
 
 extension PostgresExecutor {
-    /// After a commit, when replicas take reads: the position the write reached (the WAL *insert* position:
-    /// with `synchronous_commit = off` the write position can still be short of the commit record), recorded in the request's
-    /// scope (the HTTP layer answers it) and announced with the writer's id, so that every instance sends
-    /// this user's next reads to a replica only once it has replayed this far.
+    /// After a commit of a request, when replicas take reads: the position the write reached (the WAL
+    /// *insert* position: with `synchronous_commit = off` the write position can still be short of the
+    /// commit record), recorded in the request's scope (the HTTP layer answers it) and, for a signed-in
+    /// user, announced with their id, so that every instance sends their next reads to a replica only once
+    /// it has replayed this far. Background work (no scope) has nobody to answer: it costs nothing here.
     func announceWrite(on connection: PostgresConnection) async throws {
-        let scope = ReadScope.current
-        let channel = PostgresSchema.channels(schema: database.location.schema).writes
+        guard let scope = ReadScope.current else { return }
         let row: PostgresRandomAccessRow?
-        if let subject = scope?.subject {
+        if let subject = scope.subject {
+            let channel = PostgresSchema.channels(schema: database.location.schema).writes
             row = try await connection.row(
                 """
                 SELECT position::text AS position, pg_notify(\(channel), \(subject.uuidString.lowercased()) || ' ' || position::text)
                 FROM pg_current_wal_insert_lsn() AS position
                 """)
-            if let text = try row?.value("position", as: String.self), let position = WALPosition(text) {
-                database.routing.wrote(subject, at: position)
-            }
         } else {
             row = try await connection.row("SELECT pg_current_wal_insert_lsn()::text AS position")
         }
-        if let text = try row?.value("position", as: String.self) { scope?.recordWrite(at: text) }
+        guard let text = try row?.value("position", as: String.self) else { return }
+        scope.recordWrite(at: text)
+        if let subject = scope.subject, let position = WALPosition(text) { database.routing.wrote(subject, at: position) }
     }
 }
 

@@ -42,13 +42,18 @@ enum TestServer {
         }
     }
 
-    static func drop(_ location: PostgresLocation) async throws {
-        guard let schema = location.schema else { return }
+    /// A connection of the test's own to the server at `location` (the store's are not reachable from here).
+    static func connect(_ location: PostgresLocation) async throws -> PostgresConnection {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password, database: location.database,
             tls: .disable)
         configuration.options.connectTimeout = .seconds(5)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test"))
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test"))
+    }
+
+    static func drop(_ location: PostgresLocation) async throws {
+        guard let schema = location.schema else { return }
+        let connection = try await connect(location)
         defer { Task { try? await connection.close() } }
         try await connection.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE", logger: Logger(label: "test"))
     }

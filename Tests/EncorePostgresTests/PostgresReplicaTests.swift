@@ -18,13 +18,6 @@ struct PostgresReplicaTests {
         return try PostgresLocation(url: String(first))
     }
 
-    static func connect(_ location: PostgresLocation) async throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username, password: nil, database: location.database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(5)
-        return try await PostgresConnection.connect(configuration: configuration, id: 2, logger: Logger(label: "test"))
-    }
-
     static func position(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> String {
         for try await row in try await connection.query(sql, logger: Logger(label: "test")) {
             return try row.decode(String.self)
@@ -58,8 +51,8 @@ struct PostgresReplicaTests {
         defer { Task { try? await TestServer.drop(primaryLocation) } }
         let store = try await PostgresDataStore.open(primary: primaryLocation, replicas: [replicaLocation])
         defer { store.close() }
-        let primary = try await Self.connect(primaryLocation)
-        let replica = try await Self.connect(replicaLocation)
+        let primary = try await TestServer.connect(primaryLocation)
+        let replica = try await TestServer.connect(replicaLocation)
         defer {
             Task {
                 _ = try? await replica.query("SELECT pg_wal_replay_resume()", logger: Logger(label: "test"))
