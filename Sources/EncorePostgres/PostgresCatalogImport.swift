@@ -3,9 +3,9 @@ import Foundation
 import PostgresNIO
 import Synchronization
 
-/// Bulk import with COPY, one transaction per batch: the batch's artists, albums and tracks, and the search
-/// index's documents, postings and term variants, each go in with one COPY; new terms, the queued jobs,
-/// the document counts and the artists' and albums' popularity take one statement each. A batch costs the
+/// Bulk import with COPY, one transaction per batch: the batch's artists, albums and tracks, and their
+/// search documents, each go in with one COPY; the queued jobs and the artists' and albums' popularity
+/// take one statement each. A batch costs the
 /// same few round trips whatever its size. The search index is written in the same transaction.
 ///
 /// What an import has learnt so far: the owner's artists and albums by folded name, and the track
@@ -18,7 +18,6 @@ final class PostgresImportSession: CatalogImportSession {
         var albumsLoaded: Set<UUID> = []
         var numbers: [UUID: Set<Int>] = [:]
         var highest: [UUID: Int] = [:]
-        var terms = PostgresSearchIndexer.Terms()
     }
 
     let executor: PostgresExecutor
@@ -217,8 +216,7 @@ final class PostgresImportSession: CatalogImportSession {
             columns: ["id", "album_id", "artist_id", "title", "track_number", "duration_ms", "status", "source_key", "created_at", "updated_at"],
             trackRows)
         try await queue(jobs, now: now, connection)
-        try await PostgresSearchIndexer.copyDocuments(documents, connection, terms: &state.terms)
-        try await state.terms.flush(connection)
+        try await PostgresSearchIndexer.copyDocuments(documents, connection)
         if !popularity.isEmpty {
             // In id order, as every writer of these rows would take them.
             let bumps = popularity.sorted { $0.key.uuidString < $1.key.uuidString }

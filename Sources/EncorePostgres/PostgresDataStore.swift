@@ -13,6 +13,8 @@ import Synchronization
 /// follows a change, in the transaction of the change.
 public struct PostgresDataStore: DataStore, CatalogImportStore {
     let executor: PostgresExecutor
+    /// This instance's search index over the database's documents (shared by its transactions).
+    let searchEngine: MemorySearchIndex
 
     /// Connects to `primary` (and `replicas`), and runs the migrations unless told not to. Fails with
     /// `storage_unavailable` when the primary cannot be reached within `connectTimeout`.
@@ -28,11 +30,13 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
             database.close()
             throw error
         }
-        return PostgresDataStore(executor: PostgresExecutor(database: database))
+        let executor = PostgresExecutor(database: database)
+        return PostgresDataStore(executor: executor, searchEngine: MemorySearchIndex(source: PostgresSearchDocuments(executor: executor)))
     }
 
-    init(executor: PostgresExecutor) {
+    init(executor: PostgresExecutor, searchEngine: MemorySearchIndex) {
         self.executor = executor
+        self.searchEngine = searchEngine
     }
 
     /// The pool logs each failed connection attempt at `info`; while a replica is down that is a line per
@@ -53,8 +57,8 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
     public var browse: any BrowseRepository { PostgresBrowse(executor: executor) }
     public var jobs: any JobQueue { PostgresJobQueue(executor: executor) }
     public var searchIndex: any SearchIndexWriter { PostgresSearchIndexWriter(executor: executor) }
-    /// The search engine over the same database.
-    public var search: any CatalogSearch { PostgresSearch(executor: executor) }
+    /// The search engine over the same database: an in-memory index that follows its documents.
+    public var search: any CatalogSearch { searchEngine }
 
     /// Changes to users, artists, albums and tracks committed by anyone (this process included), as
     /// the database announces them: what a read cache must forget. Each call returns a new sequence.
@@ -89,7 +93,8 @@ public struct PostgresDataStore: DataStore, CatalogImportStore {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any DataStore) async throws -> T) async throws -> T {
         if executor.transaction != nil { return try await body(self) }  // nested: part of the enclosing transaction
         return try await executor.inTransaction { transaction in
-            try await body(PostgresDataStore(executor: PostgresExecutor(database: executor.database, transaction: transaction)))
+            try await body(
+                PostgresDataStore(executor: PostgresExecutor(database: executor.database, transaction: transaction), searchEngine: searchEngine))
         }
     }
 

@@ -227,6 +227,44 @@ enum PostgresSchema {
             CREATE TRIGGER job_queued AFTER INSERT ON job FOR EACH STATEMENT EXECUTE FUNCTION encore_announce_job();
             """
         ),
+        (
+            "2026-12-02 search in memory",
+            // Queries are answered by each instance's in-memory index (MemorySearchIndex), built from the
+            // documents; the term, variant and posting tables are not needed any more. Every write and removal
+            // of a document takes the next revision, and the transactions that write documents take turns (a
+            // transaction-scoped advisory lock, per schema, held to commit), so revisions become visible in
+            // order: an instance catches up by reading what came after the last revision it applied.
+            """
+            DROP TABLE search_posting;
+            DROP TABLE search_variant;
+            DROP TABLE search_term;
+            CREATE SEQUENCE search_revision;
+            ALTER TABLE search_doc ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+            UPDATE search_doc SET revision = doc_id;
+            SELECT setval('search_revision', coalesce((SELECT max(doc_id) FROM search_doc), 0) + 1, false);
+            CREATE INDEX search_doc_on_revision ON search_doc (revision);
+            CREATE TABLE search_removal (entity_id uuid PRIMARY KEY, revision bigint NOT NULL);
+            CREATE INDEX search_removal_on_revision ON search_removal (revision);
+            CREATE FUNCTION encore_search_doc_written() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(8151978, hashtext(current_schema()));
+                NEW.revision := nextval('search_revision');
+                IF TG_OP = 'INSERT' THEN DELETE FROM search_removal WHERE entity_id = NEW.entity_id; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER search_doc_written BEFORE INSERT OR UPDATE ON search_doc
+            FOR EACH ROW EXECUTE FUNCTION encore_search_doc_written();
+            CREATE FUNCTION encore_search_doc_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(8151978, hashtext(current_schema()));
+                INSERT INTO search_removal (entity_id, revision) VALUES (OLD.entity_id, nextval('search_revision'))
+                ON CONFLICT (entity_id) DO UPDATE SET revision = EXCLUDED.revision;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER search_doc_removed AFTER DELETE ON search_doc
+            FOR EACH ROW EXECUTE FUNCTION encore_search_doc_removed();
+            """
+        ),
     ]
 
     /// The notification channels of a deployment whose tables are in `schema` (`public` by default).

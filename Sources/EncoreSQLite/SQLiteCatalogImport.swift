@@ -17,7 +17,6 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
         var albumsLoaded: Set<UUID> = []
         var numbers: [UUID: Set<Int>] = [:]
         var highest: [UUID: Int] = [:]
-        var terms = SearchIndexer.Terms()
     }
 
     let executor: SQLiteExecutor
@@ -53,8 +52,6 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
             try db.execute(sql: "PRAGMA cache_size = -1048576")
             let now = Date()
             let time = now.timeIntervalSince1970
-            let terms = state.terms
-            let postings = SearchIndexer.PostingBuffer()
             if state.artists == nil {
                 var known: [String: UUID] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT id, name FROM artist WHERE ownerId = ?", arguments: [owner]) {
@@ -128,9 +125,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                 }
                 if newArtist {
                     try SearchIndexer.insertFresh(
-                        kind: .artist, entityId: artistId, main: track.artistName, secondary: [], popularity: 0, createdAt: now, db,
-                        terms: terms,
-                        postings: postings)
+                        kind: .artist, entityId: artistId, main: track.artistName, secondary: [], popularity: 0, createdAt: now, db)
                 }
                 if newAlbum {
                     try insertAlbum.execute(arguments: [albumId, artistId, track.album, track.genre, track.releaseDate, time, time])
@@ -138,7 +133,7 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                     numbers[albumId] = []
                     try SearchIndexer.insertFresh(
                         kind: .album, entityId: albumId, main: track.albumName, secondary: [track.artistName], popularity: 0,
-                        createdAt: now, db, terms: terms, postings: postings)
+                        createdAt: now, db)
                 }
                 numbers[albumId, default: []].insert(number)
                 highest[albumId] = max(highest[albumId] ?? 0, number)
@@ -159,14 +154,12 @@ final class SQLiteImportSession: CatalogImportSession, @unchecked Sendable {
                 }
                 try SearchIndexer.insertFresh(
                     kind: .track, entityId: track.trackId, main: track.titleName, secondary: [track.artistName, track.albumName],
-                    popularity: Double(track.plays), createdAt: now, db, terms: terms, postings: postings)
+                    popularity: Double(track.plays), createdAt: now, db)
                 if track.plays > 0 {
                     popularity[artistId, default: 0] += Double(track.plays)
                     popularity[albumId, default: 0] += Double(track.plays)
                 }
             }
-            try postings.write(db)
-            try terms.flush(db)
             let bump = try db.cachedStatement(sql: "UPDATE searchDoc SET popularity = popularity + ? WHERE entityId = ?")
             for (id, plays) in popularity { try bump.execute(arguments: [plays, id]) }
             return rejected

@@ -8,6 +8,8 @@ import Synchronization
 /// concurrent readers), migrated on open. Its job queue and search index live in the same file.
 public struct SQLiteDataStore: DataStore, CatalogImportStore {
     let executor: SQLiteExecutor
+    /// This process's search index over the file's documents (one per store, shared by its transactions).
+    let searchEngine: MemorySearchIndex
 
     /// Opens (creating when needed) and migrates the database at `path`. `metrics` gets the time writes
     /// wait for this process's one writer (`encore_database_write_wait_seconds`).
@@ -31,10 +33,12 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
         try Schema.migrator.migrate(pool)
         executor = SQLiteExecutor(
             pool: pool, gate: AsyncGate(), writeWait: CoreMetrics.Timer(label: "encore_database_write_wait_seconds", factory: metrics))
+        searchEngine = MemorySearchIndex(source: SQLiteSearchDocuments(executor: executor))
     }
 
-    init(executor: SQLiteExecutor) {
+    init(executor: SQLiteExecutor, searchEngine: MemorySearchIndex) {
         self.executor = executor
+        self.searchEngine = searchEngine
     }
 
     public var accounts: any AccountRepository { SQLiteAccounts(executor: executor) }
@@ -47,8 +51,8 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
     public var browse: any BrowseRepository { SQLiteBrowse(executor: executor) }
     public var jobs: any JobQueue { SQLiteJobQueue(executor: executor) }
     public var searchIndex: any SearchIndexWriter { SQLiteSearchIndexWriter(executor: executor) }
-    /// The search engine over the same file.
-    public var search: any CatalogSearch { SQLiteSearch(executor: executor) }
+    /// The search engine over the same file: an in-memory index that follows the file's documents.
+    public var search: any CatalogSearch { searchEngine }
 
     public func ping() async throws {
         _ = try await executor.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
@@ -70,7 +74,8 @@ public struct SQLiteDataStore: DataStore, CatalogImportStore {
             }
             let open = OpenTransaction()
             let inner = SQLiteDataStore(
-                executor: SQLiteExecutor(pool: pool, gate: executor.gate, writeWait: executor.writeWait, openTransaction: open))
+                executor: SQLiteExecutor(pool: pool, gate: executor.gate, writeWait: executor.writeWait, openTransaction: open),
+                searchEngine: searchEngine)
             // COMMIT and ROLLBACK run in tasks of their own: GRDB refuses accesses from a cancelled task, and a
             // transaction left open would block every later write of this process.
             do {

@@ -233,6 +233,39 @@ enum Schema {
         migrator.registerMigration("2026-12-01 album covers") { db in
             try db.alter(table: "album") { t in t.add(column: "cover", .text) }
         }
+        migrator.registerMigration("2026-12-02 search in memory") { db in
+            // Queries are answered by each process's in-memory index (MemorySearchIndex), built from the
+            // documents; the term, variant and posting tables are not needed any more. Every write and removal
+            // of a document gets the next revision, so an index catches up by reading what came after its own.
+            try db.execute(
+                sql: """
+                    DROP TABLE searchPosting;
+                    DROP TABLE searchVariant;
+                    DROP TABLE searchTerm;
+                    ALTER TABLE searchDoc ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+                    UPDATE searchDoc SET revision = docId;
+                    CREATE INDEX searchDoc_on_revision ON searchDoc (revision);
+                    CREATE TABLE searchRevision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+                    INSERT INTO searchRevision (id, value) SELECT 1, coalesce(max(docId), 0) FROM searchDoc;
+                    CREATE TABLE searchRemoval (entityId BLOB PRIMARY KEY, revision INTEGER NOT NULL);
+                    CREATE INDEX searchRemoval_on_revision ON searchRemoval (revision);
+                    CREATE TRIGGER searchDoc_inserted AFTER INSERT ON searchDoc BEGIN
+                        UPDATE searchRevision SET value = value + 1 WHERE id = 1;
+                        UPDATE searchDoc SET revision = (SELECT value FROM searchRevision WHERE id = 1) WHERE docId = NEW.docId;
+                        DELETE FROM searchRemoval WHERE entityId = NEW.entityId;
+                    END;
+                    CREATE TRIGGER searchDoc_updated
+                    AFTER UPDATE OF kind, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt ON searchDoc BEGIN
+                        UPDATE searchRevision SET value = value + 1 WHERE id = 1;
+                        UPDATE searchDoc SET revision = (SELECT value FROM searchRevision WHERE id = 1) WHERE docId = NEW.docId;
+                    END;
+                    CREATE TRIGGER searchDoc_deleted AFTER DELETE ON searchDoc BEGIN
+                        UPDATE searchRevision SET value = value + 1 WHERE id = 1;
+                        INSERT OR REPLACE INTO searchRemoval (entityId, revision)
+                        VALUES (OLD.entityId, (SELECT value FROM searchRevision WHERE id = 1));
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -2,9 +2,9 @@ import EncoreCore
 import Foundation
 import GRDB
 
-/// The search index inside the catalog database: documents (one per artist, album and track), a
-/// vocabulary of normalised terms, postings ordered by popularity, and the deletion variants of every
-/// term (SymSpell) for typo-tolerant lookups. Every function runs inside the caller's transaction.
+/// The search documents inside the catalog database, one per artist, album and track, with their
+/// normalised terms and popularity, written in the caller's transaction. Each process's
+/// ``MemorySearchIndex`` is built from them and follows their revisions (set by the schema's triggers).
 enum SearchIndexer {
     /// A document to index.
     struct Input {
@@ -17,46 +17,8 @@ enum SearchIndexer {
         var popularity: Double?
     }
 
-    /// Resolves terms to ids, creating them (with their variants) as needed; counts documents per term.
-    /// One instance may live across many documents (bulk import) to avoid repeated look-ups.
-    final class Terms {
-        var ids: [String: Int64] = [:]
-        var countChanges: [Int64: Int] = [:]
-
-        /// The id of a term the index already has, or nil.
-        func existingId(_ term: String, _ db: Database) throws -> Int64? {
-            if let id = ids[term] { return id }
-            guard let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT termId FROM searchTerm WHERE term = ?"), arguments: [term])
-            else { return nil }
-            ids[term] = existing
-            return existing
-        }
-
-        /// The id of a term, created (with its deletion variants) when the index does not have it yet.
-        func id(_ term: String, _ db: Database) throws -> Int64 {
-            if let existing = try existingId(term, db) { return existing }
-            try db.cachedStatement(sql: "INSERT INTO searchTerm (term, docCount) VALUES (?, 0)").execute(arguments: [term])
-            let id = db.lastInsertedRowID
-            let budget = SearchIndexRules.variantBudget(forTerm: term)
-            if budget > 0 {
-                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchVariant (variant, termId) VALUES (?, ?)")
-                for variant in SearchText.deletions(term, upTo: budget) { try insert.execute(arguments: [variant, id]) }
-            }
-            ids[term] = id
-            return id
-        }
-
-        /// Writes the accumulated document counts.
-        func flush(_ db: Database) throws {
-            let update = try db.cachedStatement(sql: "UPDATE searchTerm SET docCount = docCount + ? WHERE termId = ?")
-            for (id, change) in countChanges where change != 0 { try update.execute(arguments: [change, id]) }
-            countChanges = [:]
-        }
-    }
-
     /// Adds or replaces the document for `input.entityId`.
-    static func upsert(_ input: Input, _ db: Database, terms: Terms? = nil) throws {
-        let terms = terms ?? Terms()
+    static func upsert(_ input: Input, _ db: Database) throws {
         let now = Date().timeIntervalSince1970
         var popularity = input.popularity ?? 0
         if input.popularity == nil,
@@ -65,32 +27,16 @@ enum SearchIndexer {
         {
             popularity = SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now)
         }
-        try remove([input.entityId], db, terms: terms)
+        try remove([input.entityId], db)
         var fresh = input
         fresh.popularity = popularity
-        try upsertFresh(fresh, db, terms: terms)
-        try terms.flush(db)
+        try upsertFresh(fresh, db)
     }
 
-    /// Removes the documents of these entities (and their postings).
-    static func remove(_ entityIds: [UUID], _ db: Database, terms: Terms? = nil) throws {
-        let terms = terms ?? Terms()
-        let select = try db.cachedStatement(
-            sql: "SELECT docId, kind, postingRank, primaryTerms, secondaryTerms FROM searchDoc WHERE entityId = ?")
-        let delete = try db.cachedStatement(sql: "DELETE FROM searchPosting WHERE termId = ? AND kind = ? AND rank = ? AND docId = ?")
-        for entityId in entityIds {
-            guard let row = try Row.fetchOne(select, arguments: [entityId]) else { continue }
-            let docId: Int64 = row["docId"]
-            let text: String = row["primaryTerms"] + " " + (row["secondaryTerms"] as String)
-            // Removing a document must not add to the vocabulary: a term it had is there already.
-            for term in Set(SearchIndexRules.terms(text)) {
-                guard let id = try terms.existingId(term, db) else { continue }
-                try delete.execute(arguments: [id, row["kind"] as Int, row["postingRank"] as Int, docId])
-                terms.countChanges[id, default: 0] -= 1
-            }
-            try db.cachedStatement(sql: "DELETE FROM searchDoc WHERE docId = ?").execute(arguments: [docId])
-        }
-        try terms.flush(db)
+    /// Removes the documents of these entities.
+    static func remove(_ entityIds: [UUID], _ db: Database) throws {
+        let delete = try db.cachedStatement(sql: "DELETE FROM searchDoc WHERE entityId = ?")
+        for entityId in entityIds { try delete.execute(arguments: [entityId]) }
     }
 
     /// Adds one play to these documents' popularity (decaying what was there first). Postings keep
@@ -168,85 +114,48 @@ enum SearchIndexer {
         for row in try Row.fetchAll(db, sql: "SELECT entityId, popularity, popularityAt FROM searchDoc") {
             popularity[row["entityId"]] = SearchIndexRules.decayed(row["popularity"], from: row["popularityAt"], to: now)
         }
-        try db.execute(sql: "DELETE FROM searchPosting; DELETE FROM searchVariant; DELETE FROM searchTerm; DELETE FROM searchDoc;")
-        let terms = Terms()
+        try db.execute(sql: "DELETE FROM searchDoc")
         var count = 0
         for id in try UUID.fetchAll(db, sql: "SELECT id FROM artist") {
-            if let input = try artistInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db, terms: terms) }
+            if let input = try artistInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db) }
             count += 1
         }
         for id in try UUID.fetchAll(db, sql: "SELECT id FROM album") {
-            if let input = try albumInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db, terms: terms) }
+            if let input = try albumInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db) }
             count += 1
         }
         for id in try UUID.fetchAll(db, sql: "SELECT id FROM track") {
-            if let input = try trackInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db, terms: terms) }
+            if let input = try trackInput(db, id: id, popularity: popularity[id] ?? 0) { try upsertFresh(input, db) }
             count += 1
         }
-        try terms.flush(db)
         return count
     }
 
-    /// Postings collected for a batch and written in key order, which keeps B-tree inserts local.
-    final class PostingBuffer {
-        var rows: [(termId: Int64, kind: Int, rank: Int, docId: Int64)] = []
-
-        func write(_ db: Database) throws {
-            rows.sort { ($0.termId, $0.kind, $0.rank, $0.docId) < ($1.termId, $1.kind, $1.rank, $1.docId) }
-            var insert = FastStatement(
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)"))
-            for row in rows {
-                insert.bind(row.termId)
-                insert.bind(row.kind)
-                insert.bind(row.rank)
-                insert.bind(row.docId)
-                try insert.step()
-            }
-            rows = []
-        }
-    }
-
-    /// Inserts a document known not to be indexed yet (rebuild, bulk import); counts are flushed by the caller.
-    static func upsertFresh(_ input: Input, _ db: Database, terms: Terms, postings: PostingBuffer? = nil) throws {
+    /// Inserts a document known not to be indexed yet (rebuild, bulk import).
+    static func upsertFresh(_ input: Input, _ db: Database) throws {
         try insertFresh(
             kind: input.kind, entityId: input.entityId, main: IndexedName(input.name), secondary: input.secondary.map(IndexedName.init),
-            popularity: input.popularity ?? 0, createdAt: input.createdAt, db, terms: terms, postings: postings)
+            popularity: input.popularity ?? 0, createdAt: input.createdAt, db)
     }
 
     static func insertFresh(
-        kind: SearchRequest.Kind, entityId: UUID, main: IndexedName, secondary: [IndexedName], popularity: Double, createdAt: Date, _ db: Database,
-        terms: Terms, postings: PostingBuffer?
+        kind: SearchRequest.Kind, entityId: UUID, main: IndexedName, secondary: [IndexedName], popularity: Double, createdAt: Date, _ db: Database
     ) throws {
-        let secondaryTerms = secondary.flatMap(\.terms)
-        let rank = SearchIndexRules.postingRank(popularity)
-        let kindCode = SearchIndexRules.code(kind)
         var insert = FastStatement(
             try db.cachedStatement(
                 sql: """
                     INSERT INTO searchDoc (kind, entityId, name, primaryTerms, secondaryTerms, popularity, popularityAt, postingRank, createdAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """))
-        insert.bind(kindCode)
+        insert.bind(SearchIndexRules.code(kind))
         insert.bind(entityId)
         insert.bind(main.words)
         insert.bind(main.terms.joined(separator: " "))
-        insert.bind(secondaryTerms.joined(separator: " "))
+        insert.bind(secondary.flatMap(\.terms).joined(separator: " "))
         insert.bind(popularity)
         insert.bind(Date().timeIntervalSince1970)
-        insert.bind(rank)
+        insert.bind(SearchIndexRules.postingRank(popularity))
         insert.bind(createdAt.timeIntervalSince1970)
         try insert.step()
-        let docId = db.lastInsertedRowID
-        var seen = Set<String>()
-        for term in main.terms + secondaryTerms where seen.insert(term).inserted {
-            let id = try terms.id(term, db)
-            terms.countChanges[id, default: 0] += 1
-            if let postings {
-                postings.rows.append((id, kindCode, rank, docId))
-            } else {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO searchPosting (termId, kind, rank, docId) VALUES (?, ?, ?, ?)")
-                    .execute(arguments: [id, kindCode, rank, docId])
-            }
-        }
     }
 }

@@ -84,10 +84,16 @@ struct PostgresDataStoreTests {
         let location = try TestServer.location().inSchema(TestServer.freshSchema())
         try await SearchContract.run(name) {
             let store = try await PostgresDataStore.open(primary: location)
-            return SearchContract.Backend(store: store, search: store.search) {
-                store.close()
-                // Dropped by a task of its own: `close` is synchronous.
-                Task { try? await TestServer.drop(location) }
+            return SearchContract.Backend(
+                store: store, search: store.search,
+                close: {
+                    store.close()
+                    // Dropped by a task of its own: `close` is synchronous.
+                    Task { try? await TestServer.drop(location) }
+                }
+            ) {
+                let other = try await PostgresDataStore.open(primary: location)  // another instance of the deployment
+                return (other.search, { other.close() })
             }
         }
     }

@@ -13,7 +13,10 @@ struct SearchTests {
             let directory = NSTemporaryDirectory() + "/encore-search-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let store = try SQLiteDataStore(path: directory + "/c.sqlite")
-            return SearchContract.Backend(store: store, search: store.search) { closeThenRemove(store, directory) }
+            return SearchContract.Backend(store: store, search: store.search, close: { closeThenRemove(store, directory) }) {
+                let other = try SQLiteDataStore(path: directory + "/c.sqlite")  // as another process would open it
+                return (other.search, { try? other.close() })
+            }
         }
     }
 }

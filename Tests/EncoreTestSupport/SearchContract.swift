@@ -11,11 +11,18 @@ public enum SearchContract {
         public var store: any DataStore
         public var search: any CatalogSearch
         public var close: @Sendable () -> Void
+        /// Opens the same database again, as another process (or instance) would: its own search engine,
+        /// and how to close it.
+        public var another: @Sendable () async throws -> (search: any CatalogSearch, close: @Sendable () -> Void)
 
-        public init(store: any DataStore, search: any CatalogSearch, close: @escaping @Sendable () -> Void) {
+        public init(
+            store: any DataStore, search: any CatalogSearch, close: @escaping @Sendable () -> Void,
+            another: @escaping @Sendable () async throws -> (search: any CatalogSearch, close: @Sendable () -> Void)
+        ) {
             self.store = store
             self.search = search
             self.close = close
+            self.another = another
         }
     }
 
@@ -29,6 +36,7 @@ public enum SearchContract {
         ("the obvious hit comes first", ranking),
         ("popularity breaks ties: of two equal titles, the played one ranks first", popularity),
         ("the index follows creates, renames and deletes at once; reindex rebuilds it", upkeep),
+        ("another process's index follows this one's writes, plays, deletes and reindex at its next query", anotherProcess),
         ("relevance: recall@3 and MRR per query class, each at today's level", relevance),
         ("requests are validated", validation),
         ("the generated typos and prefixes really differ from the names they come from", generatedQueriesAreReal),
@@ -245,6 +253,35 @@ public enum SearchContract {
         let count = try await catalog.search.reindex()
         #expect(count == SearchCatalogFixture.entries.count * 5 - 5)  // minus Metallica's 5 documents (Orion among them)
         #expect(try await catalog.search("beyonse").artists.first?.id == catalog.artist("Beyoncé"))
+    }
+
+    static func anotherProcess(_ backend: Backend) async throws {
+        let catalog = try await Catalog(backend)
+        let other = try await backend.another()
+        defer { other.close() }
+        func search(_ query: String) async throws -> SearchResults { try await other.search.search(try SearchRequest(query: query)) }
+        let orion = try catalog.track("Orion")
+        #expect(try await search("orion").tracks.first?.id == orion)  // its first query loads the whole index
+        try await catalog.store.transaction { tx in
+            _ = try await tx.tracks.updateTrack(id: orion) { $0.title = "Orion Reprise" }
+            try await tx.searchIndex.trackChanged(orion)
+        }
+        #expect(try await search("orion reprise").tracks.first?.id == orion)
+        #expect(try await search("reprse").tracks.map(\.id) == [orion])
+        // Plays move a document's popularity without re-indexing it: the other index ranks by the new value.
+        let before = try #require(try await search("orion reprise").tracks.first?.score)
+        for _ in 0..<3 { try await catalog.store.searchIndex.played(trackId: orion, at: Date()) }
+        #expect(try #require(try await search("orion reprise").tracks.first?.score) > before)
+        try await catalog.store.transaction { tx in
+            _ = try await tx.tracks.deleteTrack(id: orion)
+            try await tx.searchIndex.removed([orion])
+        }
+        #expect(try await search("orion").tracks.isEmpty)
+        // A rebuild (every document written again) reaches the other index too, deleted ones still gone.
+        _ = try await catalog.search.reindex()
+        #expect(try await search("orion").tracks.isEmpty)
+        #expect(try await search("beyonse").artists.first?.id == catalog.artist("Beyoncé"))
+        #expect(try await search("battery").tracks.first?.id == catalog.track("Battery"))
     }
 
     static func validation(_ backend: Backend) async throws {

@@ -78,34 +78,20 @@ public enum MatchQuality: Int, Sendable, Comparable {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-/// The terms one query word may match, and how well.
-public struct WordCandidates: Sendable {
-    public var word: String
-    public var qualities: [String: MatchQuality]
-
-    public init(word: String, qualities: [String: MatchQuality]) {
-        self.word = word
-        self.qualities = qualities
-    }
-}
-
-/// A document as the ranker sees it.
-public struct SearchDocument: Sendable {
-    public var kind: SearchRequest.Kind
-    public var id: UUID
+/// A document as the ranker sees it, with its terms as whatever the index stores them as (strings, ids).
+public struct RankedFields<Term: Hashable> {
     /// The main field (the track or album title, the artist name) as query words, glued words joined.
-    public var name: [String]
+    public var name: ArraySlice<Term>
     /// Index terms of the main field, in order.
-    public var primary: [String]
+    public var primary: ArraySlice<Term>
     /// Terms of the other fields (artist name and album title of a track, artist name of an album).
-    public var secondary: [String]
+    public var secondary: ArraySlice<Term>
     /// Decayed play count.
     public var popularity: Double
-    public var createdAt: Date
+    /// Seconds since 1970.
+    public var createdAt: Double
 
-    public init(kind: SearchRequest.Kind, id: UUID, name: [String], primary: [String], secondary: [String], popularity: Double, createdAt: Date) {
-        self.kind = kind
-        self.id = id
+    public init(name: ArraySlice<Term>, primary: ArraySlice<Term>, secondary: ArraySlice<Term>, popularity: Double, createdAt: Double) {
         self.name = name
         self.primary = primary
         self.secondary = secondary
@@ -117,8 +103,9 @@ public struct SearchDocument: Sendable {
 /// Ranks documents for a query: exact phrase > all words exact > prefix > fuzzy, then how much of the
 /// main field the query covers, then popularity, then recency. Every query word must match somewhere.
 public enum SearchRanker {
-    /// The score of `document`, or nil when some query word matches none of its terms.
-    public static func score(_ document: SearchDocument, words: [WordCandidates]) -> Double? {
+    /// The score of `document`, or nil when some query word matches none of its terms. `words` holds,
+    /// per query word, the terms it may match and how well.
+    public static func score<Term: Hashable>(_ document: RankedFields<Term>, words: [[Term: MatchQuality]]) -> Double? {
         guard !words.isEmpty else { return nil }
         var worst = MatchQuality.exact
         var inPrimary = 0
@@ -126,13 +113,13 @@ public enum SearchRanker {
             var best = MatchQuality.none
             var bestInPrimary = false
             for term in document.primary {
-                if let quality = word.qualities[term], quality > best || (quality == best && !bestInPrimary) {
+                if let quality = word[term], quality > best || (quality == best && !bestInPrimary) {
                     best = quality
                     bestInPrimary = true
                 }
             }
             for term in document.secondary {
-                if let quality = word.qualities[term], quality > best {
+                if let quality = word[term], quality > best {
                     best = quality
                     bestInPrimary = false
                 }
@@ -156,18 +143,19 @@ public enum SearchRanker {
         // A main field with fewer extra words is a closer match ("Queen" over "Queen of the Night").
         let tightness = document.name.isEmpty ? 0 : min(1, Double(words.count) / Double(document.name.count))
         let popularity = min(log1p(max(document.popularity, 0)), 20) / 20
-        let recency = min(max(document.createdAt.timeIntervalSince1970 / 4e9, 0), 1)
+        let recency = min(max(document.createdAt / 4e9, 0), 1)
         return tier * 1000 + coverage * 100 + tightness * 10 + popularity * 5 + recency
     }
 
     enum Phrase { case none, part, whole }
 
-    static func phraseMatch(_ words: [WordCandidates], in terms: [String]) -> Phrase {
+    static func phraseMatch<Term: Hashable>(_ words: [[Term: MatchQuality]], in terms: ArraySlice<Term>) -> Phrase {
         guard !terms.isEmpty, words.count <= terms.count else { return .none }
         let last = words.count - 1
-        for start in 0...(terms.count - words.count) {
+        let first = terms.startIndex
+        for start in first...(terms.endIndex - words.count) {
             let matches = words.indices.allSatisfy { index in
-                let quality = words[index].qualities[terms[start + index]] ?? .none
+                let quality = words[index][terms[start + index]] ?? .none
                 return quality == .exact || (index == last && quality == .prefix)
             }
             if matches { return words.count == terms.count ? .whole : .part }

@@ -21,6 +21,16 @@ public enum SearchIndexRules {
         }
     }
 
+    /// The kind a stored code stands for.
+    public static func kind(code: Int) -> SearchRequest.Kind? {
+        switch code {
+        case 0: .artist
+        case 1: .album
+        case 2: .track
+        default: nil
+        }
+    }
+
     /// `popularity`, recorded at `then`, as of `now` (seconds since 1970).
     public static func decayed(_ popularity: Double, from then: Double, to now: Double) -> Double {
         popularity * exp(-max(now - then, 0) / decaySeconds)
