@@ -35,6 +35,8 @@ import time
 
 import tantivy
 
+from search_report import percentile as nearest_rank
+
 FIELDS = ("title", "artist", "album")
 TOKENIZER = "folded"
 
@@ -143,7 +145,7 @@ def query_command(args):
     samples.sort()
 
     def percentile(p):
-        return round(samples[min(len(samples) - 1, int(len(samples) * p))], 3)
+        return round(nearest_rank(samples, p), 3)
 
     print(json.dumps({
         "engine": "tantivy", "queries": len(samples), "distinct_queries": len(lines), "passes": args.passes, "warmup": args.warmup,

@@ -46,9 +46,6 @@ public final class MemorySearchIndex: CatalogSearch {
         return count
     }
 
-    /// How many documents the index holds.
-    public var documentCount: Int { index.read { $0.liveDocuments } }
-
     /// Applies what the store has written since the last catch-up (the whole index, the first time).
     /// Concurrent callers share one catch-up that started after they arrived.
     public func catchUp() async throws {
@@ -152,8 +149,6 @@ struct MemorySearchState: Sendable {
         /// Each indexed term once.
         var postedTerms: Set<Int32> { Set(terms[nameCount...]) }
     }
-
-    var liveDocuments: Int { slots.count }
 
     // MARK: Changes
 
