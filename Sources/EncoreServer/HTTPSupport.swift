@@ -200,6 +200,7 @@ struct EdgeMiddleware: RouterMiddleware {
     let metrics: RequestMetrics
     /// Proxies whose `X-Forwarded-For` is believed (see ``ClientAddress``).
     var trustedProxies: Set<String> = []
+    var accessLog: AccessLog = .disabled
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -220,14 +221,17 @@ struct EdgeMiddleware: RouterMiddleware {
         // The id every log line of this request carries (`hb.request.id`), so a client's report can be
         // matched with the server's log.
         // (A context made outside the server, as in-process tests make them, has none: one is made up.)
-        response.headers[Self.requestIdField] =
-            context.logger[metadataKey: "hb.request.id"]?.description ?? UUID().uuidString.lowercased()
+        let requestID = context.logger[metadataKey: "hb.request.id"]?.description ?? UUID().uuidString.lowercased()
+        response.headers[Self.requestIdField] = requestID
         let elapsed = ContinuousClock.now - start
         metrics.record(
             route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: Int(response.status.code), elapsed: elapsed)
-        context.logger.info(
-            "\(request.method) \(RequestLog.redacted(request.uri.path)) \(response.status.code)",
-            metadata: ["ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)"])
+        if accessLog.isEnabled {
+            let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            accessLog.record(
+                method: request.method.rawValue, path: RequestLog.redacted(request.uri.path), status: Int(response.status.code),
+                elapsedNanoseconds: nanoseconds, requestID: requestID)
+        }
         return response
     }
 }

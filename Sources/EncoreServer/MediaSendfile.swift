@@ -32,7 +32,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPServerResponsePart
 
     private let origin: MediaOrigin
-    private let logger: Logger
+    private let accessLog: AccessLog
     /// Requests handed to the framework whose response has not ended yet.
     private var answersPending = 0
     /// True between the head and the end of a request this handler answered.
@@ -43,9 +43,13 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var quiescing = false
     private var quiesceEventHeld = false
 
-    init(origin: MediaOrigin, logger: Logger) {
+    /// The last `Last-Modified` spelled, by the second it spells: a track's objects are written within
+    /// a few seconds, so a connection fetching its segments formats the date about once.
+    private var lastModified: (second: Int, text: String) = (-1, "")
+
+    init(origin: MediaOrigin, accessLog: AccessLog) {
         self.origin = origin
-        self.logger = logger
+        self.accessLog = accessLog
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -69,16 +73,10 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    /// Nothing read or written for the idle timeout (see ``EncoreHTTP1Channel``): close the connection,
-    /// unless a file is being sent. A file region counts as written only once all of it is, so a large
-    /// file to a slow client may take longer than the timeout while making progress all along.
-    ///
     /// On graceful shutdown the framework closes connections it sees as idle, which would cut a file being
     /// sent here: the shutdown notice is held back until the files in flight are sent.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            if sendsInFlight == 0 { context.close(promise: nil) }
-        } else if event is ChannelShouldQuiesceEvent {
+        if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if sendsInFlight == 0 {
                 context.fireUserInboundEventTriggered(event)
@@ -103,11 +101,9 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     /// The object to send, when the request is the simple case this path serves and it succeeds.
     private func eligibleObject(_ head: HTTPRequestHead) -> Object? {
-        guard head.method == .GET || head.method == .HEAD, head.version.major == 1, head.isKeepAlive, head.uri.hasPrefix("/media/"),
-            !head.uri.utf8.contains(UInt8(ascii: "?"))
+        guard head.method == .GET || head.method == .HEAD, head.version.major == 1, Self.isPlainMediaPath(head.uri), head.isKeepAlive
         else { return nil }
-        for name in ["range", "if-range", "if-none-match", "if-modified-since", "content-length", "transfer-encoding", "expect"]
-        where head.headers.contains(name: name) {
+        for (name, _) in head.headers where Self.needsTheRouter(name) {
             return nil
         }
         guard let (key, grant) = try? origin.authorise(path: head.uri, method: head.method.rawValue),
@@ -117,8 +113,11 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
             closeDescriptor(descriptor)
             return nil
         }
+        let second = Int(info.modifiedAt.timeIntervalSince1970.rounded(.down))
+        if lastModified.second != second { lastModified = (second, info.modifiedAt.httpDate) }
         var headers = HTTPHeaders()
-        for field in MediaOrigin.headers(for: key, info: info, lastModified: info.modifiedAt.httpDate, grant: grant) {
+        headers.reserveCapacity(10)
+        for field in MediaOrigin.headers(for: key, info: info, lastModified: lastModified.text, grant: grant) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         headers.add(name: "content-length", value: String(info.size))
@@ -126,7 +125,39 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
         return Object(descriptor: descriptor, info: info, headers: headers)
     }
 
+    /// `/media/…` with no query: one pass over the bytes.
+    private static func isPlainMediaPath(_ uri: String) -> Bool {
+        var uri = uri
+        return uri.withUTF8 { bytes in
+            guard bytes.count > 7, bytes[0] == 0x2F, bytes[1] == 0x6D, bytes[2] == 0x65, bytes[3] == 0x64, bytes[4] == 0x69,
+                bytes[5] == 0x61, bytes[6] == 0x2F
+            else { return false }
+            return !bytes.contains(UInt8(ascii: "?"))
+        }
+    }
+
+    /// Request headers that this path does not handle: ranges, validators, a body, `Expect`. Compared by
+    /// length first, because every request carries a handful of other headers that must be let past
+    /// cheaply.
+    private static func needsTheRouter(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 5: name.isSpelled("range")
+        case 6: name.isSpelled("expect")
+        case 8: name.isSpelled("if-range")
+        case 13: name.isSpelled("if-none-match")
+        case 14: name.isSpelled("content-length")
+        case 17: name.isSpelled("if-modified-since") || name.isSpelled("transfer-encoding")
+        default: false
+        }
+    }
+
+    /// `TCP_CORK`, as nginx's `tcp_nopush` uses it: the head and the file's first bytes leave in full
+    /// packets instead of the head in a packet of its own.
+    private static let cork = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: TCP_CORK))
+
     private func send(_ object: Object, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        let options = context.channel.syncOptions
+        let corked = request.method == .GET && (try? options?.setOption(Self.cork, value: 1)) != nil
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: object.headers))), promise: nil)
         // The NIO file handle API is the only way to build a FileRegion; it takes over the descriptor.
         let file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: object.descriptor)
@@ -146,46 +177,24 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
-        logger.info("\(request.method) \(RequestLog.redacted(request.uri)) 200 sendfile")
+        // Whatever the socket did not take yet goes out as the client reads; uncorking only stops holding back a partial packet.
+        if corked { try? options?.setOption(Self.cork, value: 0) }
+        if accessLog.isEnabled {
+            accessLog.record(
+                method: request.method.rawValue, path: RequestLog.redacted(request.uri), status: 200, elapsedNanoseconds: nil, requestID: nil,
+                note: "sendfile")
+        }
     }
 }
 
-/// HTTP/1.1 exactly as Hummingbird sets it up, with ``MediaSendfileHandler`` placed just after the
-/// HTTP/1 decoder (before the conversion to the framework's request type).
-///
-/// The idle timeout is enforced here too, on socket activity, rather than by the framework: the framework
-/// only sees the requests it answers, and would close a connection busy with sendfile responses.
-struct EncoreHTTP1Channel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
-
-    let http1: HTTP1Channel
-    /// Nil when Encore is not the media origin (objects are served by the object store).
-    let origin: MediaOrigin?
-    let idleTimeout: Duration
-
-    /// - Parameter http1: configured without an idle timeout (this channel enforces `idleTimeout`).
-    init(responder: @escaping HTTPChannelHandler.Responder, origin: MediaOrigin?, idleTimeout: Duration) {
-        http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil))
-        self.origin = origin
-        self.idleTimeout = idleTimeout
-    }
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let origin = self.origin
-        let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000)
-        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(IdleStateHandler(allTimeout: idle), position: .first)
-            if let origin {
-                let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-                try pipeline.addHandler(MediaSendfileHandler(origin: origin, logger: logger), position: .after(decoder))
+extension String {
+    /// Equal to `lowercase` but for ASCII letter case, as header names compare.
+    fileprivate func isSpelled(_ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            utf8.elementsEqual(expected) { byte, wanted in
+                (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
             }
-            return value
         }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await http1.handle(value: value, logger: logger)
     }
 }
 

@@ -1,6 +1,7 @@
 import EncoreCore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Per-request state: Hummingbird's core storage plus the authenticated caller, if any.
 public struct EncoreRequestContext: RequestContext {
@@ -10,11 +11,18 @@ public struct EncoreRequestContext: RequestContext {
 
     /// The client's IP address, for per-client limits: the peer's, or behind a trusted proxy (see
     /// ``ClientAddress``) the address it forwarded for.
-    public var clientAddress: String?
+    public var clientAddress: String? {
+        get { forwardedClientAddress ?? channel.remoteAddress?.ipAddress }
+        set { forwardedClientAddress = newValue }
+    }
+    /// Looked up only when asked for: spelling the peer's address costs a lock and `inet_ntop`, and
+    /// most requests never need it.
+    private let channel: any Channel
+    private var forwardedClientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        clientAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
     }
 
     /// JSON bodies are small (1 MiB at most); audio never comes through a decoded body.

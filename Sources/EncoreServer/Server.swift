@@ -99,12 +99,14 @@ public struct ServerSettings: Sendable {
 /// Builds the router: health, then the API's routes (OpenAPI, `/api/v1`, Subsonic, the web app) unless
 /// `servesAPI` is false, and the media routes when there is an origin.
 func buildRouter(
-    _ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?, servesAPI: Bool = true, trustedProxies: Set<String> = []
+    _ dependencies: ServerDependencies, tokens: AccessTokens, origin: MediaOrigin?, servesAPI: Bool = true, trustedProxies: Set<String> = [],
+    accessLog: AccessLog = .disabled
 ) -> Router<EncoreRequestContext> {
     let services = dependencies.services
     let router = Router(context: EncoreRequestContext.self)
     var edge = EdgeMiddleware(metrics: RequestMetrics(factory: dependencies.metrics?.factory ?? NOOPMetricsHandler.instance))
     edge.trustedProxies = trustedProxies
+    edge.accessLog = accessLog
     router.add(middleware: edge)
 
     router.get("/health") { _, _ in try APIJSON.response(["status": "ok"]) }
@@ -161,17 +163,22 @@ public func buildServer(
             origin.sendfileResponses = Counter(label: "encore_media_sendfile_responses_total", factory: metrics)
             return origin
         } : nil
+    let accessLog = AccessLog(level: logger.logLevel)
     let router = buildRouter(
-        dependencies, tokens: tokens, origin: origin, servesAPI: settings.role.servesAPI, trustedProxies: settings.trustedProxies)
+        dependencies, tokens: tokens, origin: origin, servesAPI: settings.role.servesAPI, trustedProxies: settings.trustedProxies,
+        accessLog: accessLog)
     let host = settings.host
     let idleTimeout = settings.idleTimeout
     return Application(
         router: router,
-        server: HTTPServerBuilder { responder in EncoreHTTP1Channel(responder: responder, origin: origin, idleTimeout: idleTimeout) },
+        server: HTTPServerBuilder { responder in
+            EncoreHTTP1Channel(responder: responder, origin: origin, idleTimeout: idleTimeout, accessLog: accessLog)
+        },
         configuration: .init(
             address: .hostname(host, port: settings.port), serverName: "encore", backlog: 1024,
             availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
-        services: dependencies.backgroundServices,
+        // The flusher is listed first so that it stops last, after the server's final requests are logged.
+        services: [AccessLogFlusher(log: accessLog)] + dependencies.backgroundServices,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port
             dependencies.publicBaseURL.listening(host: host, port: port)

@@ -1,4 +1,6 @@
 import EncoreCore
+import Foundation
+import Logging
 import Testing
 
 @testable import EncoreServer
@@ -52,5 +54,64 @@ struct RequestLogTests {
         #expect(RequestLog.redacted("/api/v1/tracks/x") == "/api/v1/tracks/x")
         #expect(RequestLog.redacted("/mediax/a/b") == "/mediax/a/b")
         #expect(RequestLog.redacted("") == "")
+    }
+}
+
+@Suite("The access log")
+struct AccessLogTests {
+    /// Reads what is in the pipe now, without waiting.
+    static func available(_ descriptor: CInt) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            guard count > 0 else { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("lines wait in memory until a batch is full or flushed, then read as documented")
+    func batches() throws {
+        var ends: [CInt] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
+        #expect(fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) == 0)
+        let log = AccessLog(level: .info, fileDescriptor: ends[1])
+        log.record(method: "GET", path: "/api/v1/tracks/x", status: 200, elapsedNanoseconds: 1_234_567, requestID: "abc")
+        log.record(
+            method: "HEAD", path: RequestLog.redacted("/media/secret.sig/a/b.m4s"), status: 200, elapsedNanoseconds: nil, requestID: nil,
+            note: "sendfile")
+        #expect(Self.available(ends[0]).isEmpty)
+        log.flush()
+        let lines = Self.available(ends[0]).split(separator: "\n").map(String.init)
+        try #require(lines.count == 2)
+        #expect(lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info access GET \/api\/v1\/tracks\/x 200 1\.234ms id=abc/) != nil)
+        #expect(lines[1].hasSuffix(" info access HEAD /media/…/a/b.m4s 200 sendfile"))
+        #expect(!lines.joined().contains("secret"))
+        // A full batch goes out by itself.
+        for _ in 0..<1000 { log.record(method: "GET", path: "/x", status: 404, elapsedNanoseconds: 7_000, requestID: "r") }
+        let written = Self.available(ends[0])
+        #expect(written.count >= 32 * 1024)
+        #expect(written.split(separator: "\n").allSatisfy { $0.hasSuffix(" info access GET /x 404 0.007ms id=r") })
+    }
+
+    @Test("below info nothing is written")
+    func disabled() throws {
+        var ends: [CInt] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
+        #expect(fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) == 0)
+        let log = AccessLog(level: .warning, fileDescriptor: ends[1])
+        #expect(!log.isEnabled)
+        log.record(method: "GET", path: "/x", status: 200, elapsedNanoseconds: 1, requestID: nil)
+        log.flush()
+        #expect(Self.available(ends[0]).isEmpty)
     }
 }

@@ -35,6 +35,7 @@ public enum SearchContract {
         ("punctuation and symbols", punctuation),
         ("the obvious hit comes first", ranking),
         ("popularity breaks ties: of two equal titles, the played one ranks first", popularity),
+        ("words common apart but rare together still find their one document", rareTogether),
         ("the index follows creates, renames and deletes at once; reindex rebuilds it", upkeep),
         ("another process's index follows this one's writes, plays, deletes and reindex at its next query", anotherProcess),
         ("relevance: recall@3 and MRR per query class, each at today's level", relevance),
@@ -220,6 +221,33 @@ public enum SearchContract {
         #expect(after.first?.id == unplayed)
         #expect((after.first?.score ?? 0) > (after.last?.score ?? 0))
         #expect(Set(after.map(\.id)) == Set(ids))
+    }
+
+    static func rareTogether(_ backend: Backend) async throws {
+        let catalog = try await Catalog(backend)
+        let owner = DataStoreContract.user()
+        try await catalog.store.accounts.insertUser(owner, passwordHash: "h")
+        let artist = DataStoreContract.artist(owner: owner.id, name: "Prolific")
+        try await Catalog.insertArtist(artist, into: catalog.store)
+        let album = DataStoreContract.album(artist: artist.id, title: "Everything")
+        try await Catalog.insertAlbum(album, into: catalog.store)
+        // More documents with each word than a query reads per term, all before the one with both: with
+        // equal popularity, postings keep insertion order, so the one that matters comes last.
+        let count = SearchIndexRules.maxPostingsPerTerm + 20
+        let both = try await catalog.store.transaction { tx in
+            for number in 1...count {
+                for title in ["Love Song \(number)", "Night Drive \(number)"] {
+                    let stored = try await tx.tracks.insertTrack(DataStoreContract.track(album: album, title: title))
+                    try await tx.searchIndex.trackChanged(stored.id)
+                }
+            }
+            let stored = try await tx.tracks.insertTrack(DataStoreContract.track(album: album, title: "Slow Love at Night"))
+            try await tx.searchIndex.trackChanged(stored.id)
+            return stored.id
+        }
+        #expect(try await catalog.search("love night", [.track]).tracks.first?.id == both)
+        #expect(try await catalog.search("nigth lvoe", [.track]).tracks.first?.id == both)
+        #expect(try await catalog.search("love", [.track]).tracks.count == 10)
     }
 
     static func upkeep(_ backend: Backend) async throws {

@@ -383,7 +383,9 @@ struct MemorySearchState: Sendable {
 
     func rank(kind: SearchRequest.Kind, words: [ExpandedWord], wanted: Int, now: Double) -> [SearchHit] {
         // Every word must match, so candidates can come from the most selective word alone.
-        guard let seed = words.min(by: { $0.documents < $1.documents }), !seed.qualities.isEmpty else { return [] }
+        guard let seedIndex = words.indices.min(by: { words[$0].documents < words[$1].documents }), !words[seedIndex].qualities.isEmpty
+        else { return [] }
+        let seed = words[seedIndex]
         let kindCode = SearchIndexRules.code(kind)
         var candidates = Set<Int32>()
         // The query as a whole name (up to 200), and as the beginning of one (typing in progress): the first
@@ -409,11 +411,33 @@ struct MemorySearchState: Sendable {
         // The most popular documents of each candidate term. An exact term gets the full allowance, so typo
         // and prefix neighbours can never crowd it out; the others share one, so a short prefix with many
         // completions costs no more than a word.
+        // With several words, only documents that match the other words too are taken: a common seed term
+        // ("love") would otherwise fill its allowance with popular documents that lack a rarer typo'd
+        // word, and the one that has it would never be seen.
+        let otherWords = words.indices.filter { $0 != seedIndex }.map { words[$0] }
+        var scanBudget = SearchIndexRules.maxPostingsScanned
+        func take(_ list: [Int32], upTo limit: Int) {
+            guard !otherWords.isEmpty else {
+                candidates.formUnion(list.prefix(limit))
+                return
+            }
+            var taken = 0
+            for slot in list {
+                guard taken < limit, scanBudget > 0 else { return }
+                scanBudget -= 1
+                let document = documents[Int(slot)]
+                let posted = document.terms[document.nameCount...]
+                if otherWords.allSatisfy({ word in posted.contains { word.qualities[$0] != nil } }) {
+                    candidates.insert(slot)
+                    taken += 1
+                }
+            }
+        }
         let exact = seed.qualities.filter { $0.value == .exact }.keys
         let others = seed.qualities.filter { $0.value != .exact }.keys
-        for term in exact { candidates.formUnion(postings[Int(term) * 3 + kindCode].prefix(SearchIndexRules.maxPostingsPerTerm)) }
+        for term in exact { take(postings[Int(term) * 3 + kindCode], upTo: SearchIndexRules.maxPostingsPerTerm) }
         let share = max(50, SearchIndexRules.maxPostingsPerTerm * 2 / max(others.count, 1))
-        for term in others { candidates.formUnion(postings[Int(term) * 3 + kindCode].prefix(share)) }
+        for term in others { take(postings[Int(term) * 3 + kindCode], upTo: share) }
         let qualities = words.map(\.qualities)
         var hits: [SearchHit] = []
         for slot in candidates {

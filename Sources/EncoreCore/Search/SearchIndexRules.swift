@@ -12,6 +12,10 @@ public enum SearchIndexRules {
     /// names are looked up directly besides, so an exact title is never lost to this cap.
     public static let maxPostingsPerTerm = 300
 
+    /// With several query words, postings are read past documents that lack the other words, up to this
+    /// many per query: a bound on the work a query of common words can cause.
+    public static let maxPostingsScanned = 40_000
+
     /// The kind codes stored in the index.
     public static func code(_ kind: SearchRequest.Kind) -> Int {
         switch kind {
