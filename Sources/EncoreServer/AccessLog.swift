@@ -9,9 +9,9 @@ import Synchronization
 /// The access log: one line per answered request, on standard error, at the `info` level.
 ///
 /// Lines are appended to a buffer in memory and written in batches (when 32 KiB have gathered, and at
-/// least every 200 ms by ``AccessLogFlusher``), so that logging a request costs a few hundred
-/// nanoseconds: a line formatted and written through `swift-log`'s stream handler per request cost
-/// 20–40 % of a segment's CPU. A crash loses at most the last 200 ms of access lines; errors and
+/// least every 200 ms by ``AccessLogFlusher``), so that logging a request is a few appends under a
+/// lock: a line formatted and written through `swift-log`'s stream handler per request cost 20–40 %
+/// of a segment's CPU. A crash loses at most the last 200 ms of access lines; errors and
 /// warnings still go through the logger at once.
 ///
 /// A line reads `2026-12-02T18:15:55Z info access GET /media/…/tracks/t/a.m4s 200 0.084ms id=…`; media

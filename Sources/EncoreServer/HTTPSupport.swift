@@ -300,14 +300,19 @@ enum RequestLog {
     static func redacted(_ path: String) -> String {
         let prefix = 7  // "/media/".utf8.count
         let cut = path.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
-            guard bytes.count > prefix, bytes[0] == 0x2F, bytes[1] == 0x6D, bytes[2] == 0x65, bytes[3] == 0x64, bytes[4] == 0x69,
-                bytes[5] == 0x61, bytes[6] == 0x2F
-            else { return nil }
+            guard hasMediaPrefix(bytes) else { return nil }
             return bytes[prefix...].firstIndex(of: 0x2F) ?? bytes.count
         }
         guard let cut = cut ?? (path.hasPrefix("/media/") ? path.utf8.count : nil) else { return path }
         let rest = path.utf8.index(path.utf8.startIndex, offsetBy: cut)
         return "/media/…" + path[rest...]
+    }
+
+    /// `/media/` and at least one byte more, compared byte by byte (a generic `starts(with:)` showed in
+    /// the sendfile path's profile).
+    static func hasMediaPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count > 7 && bytes[0] == 0x2F && bytes[1] == 0x6D && bytes[2] == 0x65 && bytes[3] == 0x64 && bytes[4] == 0x69
+            && bytes[5] == 0x61 && bytes[6] == 0x2F
     }
 }
 

@@ -128,12 +128,7 @@ final class MediaSendfileHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// `/media/…` with no query: one pass over the bytes.
     private static func isPlainMediaPath(_ uri: String) -> Bool {
         var uri = uri
-        return uri.withUTF8 { bytes in
-            guard bytes.count > 7, bytes[0] == 0x2F, bytes[1] == 0x6D, bytes[2] == 0x65, bytes[3] == 0x64, bytes[4] == 0x69,
-                bytes[5] == 0x61, bytes[6] == 0x2F
-            else { return false }
-            return !bytes.contains(UInt8(ascii: "?"))
-        }
+        return uri.withUTF8 { bytes in RequestLog.hasMediaPrefix(bytes) && !bytes.contains(UInt8(ascii: "?")) }
     }
 
     /// Request headers that this path does not handle: ranges, validators, a body, `Expect`. Compared by

@@ -71,47 +71,51 @@ struct AccessLogTests {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    @Test("lines wait in memory until a batch is full or flushed, then read as documented")
-    func batches() throws {
+    /// Runs `body` with a pipe: the write end for the log, a non-blocking read end for ``available(_:)``.
+    static func withPipe(_ body: (_ read: CInt, _ write: CInt) throws -> Void) throws {
         var ends: [CInt] = [0, 0]
-        #expect(pipe(&ends) == 0)
+        try #require(pipe(&ends) == 0)
         defer {
             close(ends[0])
             close(ends[1])
         }
-        #expect(fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) == 0)
-        let log = AccessLog(level: .info, fileDescriptor: ends[1])
+        try #require(fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) == 0)
+        try body(ends[0], ends[1])
+    }
+
+    @Test("lines wait in memory until a batch is full or flushed, then read as documented")
+    func batches() throws {
+        try Self.withPipe { reader, writer in try batches(reader: reader, writer: writer) }
+    }
+
+    func batches(reader: CInt, writer: CInt) throws {
+        let log = AccessLog(level: .info, fileDescriptor: writer)
         log.record(method: "GET", path: "/api/v1/tracks/x", status: 200, elapsedNanoseconds: 1_234_567, requestID: "abc")
         log.record(
             method: "HEAD", path: RequestLog.redacted("/media/secret.sig/a/b.m4s"), status: 200, elapsedNanoseconds: nil, requestID: nil,
             note: "sendfile")
-        #expect(Self.available(ends[0]).isEmpty)
+        #expect(Self.available(reader).isEmpty)
         log.flush()
-        let lines = Self.available(ends[0]).split(separator: "\n").map(String.init)
+        let lines = Self.available(reader).split(separator: "\n").map(String.init)
         try #require(lines.count == 2)
         #expect(lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info access GET \/api\/v1\/tracks\/x 200 1\.234ms id=abc/) != nil)
         #expect(lines[1].hasSuffix(" info access HEAD /media/…/a/b.m4s 200 sendfile"))
         #expect(!lines.joined().contains("secret"))
         // A full batch goes out by itself.
         for _ in 0..<1000 { log.record(method: "GET", path: "/x", status: 404, elapsedNanoseconds: 7_000, requestID: "r") }
-        let written = Self.available(ends[0])
+        let written = Self.available(reader)
         #expect(written.count >= 32 * 1024)
         #expect(written.split(separator: "\n").allSatisfy { $0.hasSuffix(" info access GET /x 404 0.007ms id=r") })
     }
 
     @Test("below info nothing is written")
     func disabled() throws {
-        var ends: [CInt] = [0, 0]
-        #expect(pipe(&ends) == 0)
-        defer {
-            close(ends[0])
-            close(ends[1])
+        try Self.withPipe { reader, writer in
+            let log = AccessLog(level: .warning, fileDescriptor: writer)
+            #expect(!log.isEnabled)
+            log.record(method: "GET", path: "/x", status: 200, elapsedNanoseconds: 1, requestID: nil)
+            log.flush()
+            #expect(Self.available(reader).isEmpty)
         }
-        #expect(fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) == 0)
-        let log = AccessLog(level: .warning, fileDescriptor: ends[1])
-        #expect(!log.isEnabled)
-        log.record(method: "GET", path: "/x", status: 200, elapsedNanoseconds: 1, requestID: nil)
-        log.flush()
-        #expect(Self.available(ends[0]).isEmpty)
     }
 }
